@@ -1,0 +1,49 @@
+/*
+** mail.h - outgoing mail through a queue in the database.  Services enqueue
+** inside their own transaction (so a mail is sent if and only if the change
+** it reports was committed); a worker thread sends over SMTP with libcurl,
+** retrying with back-off, and several servers sharing one PostgreSQL never
+** send the same mail twice (a row is claimed by a conditional UPDATE before
+** it is sent).  Messages are UTF-8, MIME-encoded, with an optional
+** attachment (iCalendar, CSV ...).  Header values are checked for CR/LF so
+** no header can be injected (IPA 安全なウェブサイトの作り方 #8).
+*/
+#ifndef CITYOS_MAIL_H
+#define CITYOS_MAIL_H
+
+#include <stddef.h>
+
+struct db_conn;
+struct app;
+
+struct mail {
+    const char *to;           /* one address */
+    const char *subject;      /* UTF-8 */
+    const char *text;         /* UTF-8 body */
+    const char *attach_name;  /* NULL for none */
+    const char *attach_type;  /* e.g. "text/calendar; method=REQUEST" */
+    const char *attach_data;
+    size_t attach_len;
+};
+
+/* 0, or -1 for an invalid address or header (nothing queued). */
+int mail_enqueue(struct db_conn *c, const struct mail *m);
+/* Sends what is due; returns the number sent, or -1. */
+int mail_send_due(struct app *app);
+/* Builds the RFC 5322 message (exposed for tests).  Caller frees. */
+char *mail_format(const char *from, const struct mail *m, const char *msgid);
+/* 1 when addr is an acceptable single address (no CR/LF, one '@' ...). */
+int mail_address_valid(const char *addr);
+/* Registers the job "mail" (jobs.h) that runs mail_send_due() on every
+** scheduler tick; call once at start-up before jobs_start(). */
+void mail_job_register(void);
+
+/* Retry policy: a failed attempt is retried after 1, 5, 15, 60 minutes,
+** then 2, 4, 8, 12 and 24 hours; after MAIL_MAX_ATTEMPTS the row becomes
+** 'failed' (kept, never deleted) and an error is logged. */
+#define MAIL_MAX_ATTEMPTS 10
+/* Seconds a claimed row stays reserved for the server sending it; after a
+** crash another server takes the row over once this has passed. */
+#define MAIL_CLAIM_SECONDS 300
+
+#endif
