@@ -14,7 +14,7 @@ LDLIBS  := $(PKG_LIBS) -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_SRC := $(sort $(wildcard src/core/*.c) $(filter-out src/main.c,$(wildcard src/*/*.c)))
-EMBED_IN := $(sort $(wildcard templates/*.html templates/*/*.html static/* static/*/* messages/*.json migrations/*.sql data/*.txt))
+EMBED_IN := $(sort $(shell find templates static messages migrations data -type f -not -name '.*' 2>/dev/null))
 TESTS   := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 

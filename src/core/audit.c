@@ -46,7 +46,7 @@
 #include "mail.h"
 #include "util.h"
 
-#define GENESIS_HASH                                                          \
+#define GENESIS_HASH                                                           \
     "0000000000000000000000000000000000000000000000000000000000000000"
 
 /* The text fields in canonical order, with their bounds in bytes. */
@@ -64,8 +64,8 @@ enum {
 };
 
 static const size_t field_max[NFIELDS] = {
-    [F_LOGIN] = 128,      [F_ROLE] = 64,   [F_ACTION] = 128,
-    [F_TARGET_TYPE] = 64, [F_TARGET_ID] = 256, [F_RESULT] = 32,
+    [F_LOGIN] = 128,      [F_ROLE] = 64,        [F_ACTION] = 128,
+    [F_TARGET_TYPE] = 64, [F_TARGET_ID] = 256,  [F_RESULT] = 32,
     [F_IP] = 64,          [F_USER_AGENT] = 512, [F_DETAIL] = 4000,
 };
 
@@ -80,8 +80,8 @@ struct entry {
 };
 
 /* The columns every reader selects, in this order. */
-#define AUDIT_COLS                                                            \
-    "id, seq, ts, user_id, login, role, action, target_type, target_id, "     \
+#define AUDIT_COLS                                                             \
+    "id, seq, ts, user_id, login, role, action, target_type, target_id, "      \
     "result, ip, user_agent, detail, prev_hash, hash"
 enum { C_ID, C_SEQ, C_TS, C_USER_ID, C_FIRST_TEXT, C_PREV = 13, C_HASH };
 
@@ -185,8 +185,7 @@ static void entry_hash(const char *prev_hash, const struct entry *e,
 
 /* Reads the head (seq and hash) inside the caller's transaction; locks it
 ** on PostgreSQL so a concurrent appender waits for our commit. */
-static int head_read(struct db_conn *c, int lock, int64_t *seq,
-                     char hash[65])
+static int head_read(struct db_conn *c, int lock, int64_t *seq, char hash[65])
 {
     const char *sql = lock && db_engine(db_of(c)) == DB_POSTGRES
                           ? "SELECT seq, hash FROM audit_head WHERE id = 1 "
@@ -213,9 +212,10 @@ static int entry_insert(struct db_conn *c, const struct entry *e,
                         const char *prev_hash, const char *hash)
 {
     struct db_stmt *s = db_prepare(
-        c, "INSERT INTO audit_log (seq, ts, user_id, login, role, action, "
-           "target_type, target_id, result, ip, user_agent, detail, "
-           "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        c,
+        "INSERT INTO audit_log (seq, ts, user_id, login, role, action, "
+        "target_type, target_id, result, ip, user_agent, detail, "
+        "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!s)
         return -1;
     db_bind_int(s, 1, e->seq);
@@ -251,10 +251,9 @@ static int head_update(struct db_conn *c, int64_t old_seq, int64_t seq,
     return 0;
 }
 
-int audit_append(struct db_conn *c, const struct actor *who,
-                 const char *action, const char *target_type,
-                 const char *target_id, const char *result,
-                 const char *detail)
+int audit_append(struct db_conn *c, const struct actor *who, const char *action,
+                 const char *target_type, const char *target_id,
+                 const char *result, const char *detail)
 {
     if (!c || !action || !*action || !result || !*result) {
         log_error("audit: append without connection, action or result");
@@ -457,8 +456,8 @@ int64_t audit_verify(struct db *db, char *why, size_t whylen)
 /* ---- alerts ---------------------------------------------------------- */
 
 #define ALERT_MAIL_INTERVAL 300 /* seconds between mails of one kind */
-#define ALERT_KINDS 16
-#define ALERT_MAX_RCPT 100
+#define ALERT_KINDS         16
+#define ALERT_MAX_RCPT      100
 
 static pthread_mutex_t alert_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
@@ -596,8 +595,8 @@ static void clean_line(char *dst, size_t dstlen, const char *src)
 
 /* Queues one mail per recipient in one transaction.  Failures are logged:
 ** the alert itself is already stored. */
-static void alert_mail(struct db_conn *c, const char *kind,
-                       const char *message, int64_t ts, int suppressed)
+static void alert_mail(struct db_conn *c, const char *kind, const char *message,
+                       int64_t ts, int suppressed)
 {
     struct rcpt_list r = {.n = 0};
     rcpt_from_users(c, &r);
@@ -627,10 +626,12 @@ static void alert_mail(struct db_conn *c, const char *kind,
     buf_printf(&text, "\n%s\n", message);
     if (db_begin(c) == DB_OK) {
         for (int i = 0; i < r.n; i++) {
-            struct mail m = {.to = r.addr[i], .subject = subj.data,
-                             .text = text.data};
+            struct mail m = {
+                .to = r.addr[i], .subject = subj.data, .text = text.data};
             if (mail_enqueue(c, &m) != 0)
-                log_error("audit: alert mail to %s not queued", r.addr[i]);
+                log_error("audit: alert mail to recipient %d of %d not "
+                          "queued",
+                          i + 1, r.n);
         }
         if (db_commit(c) != DB_OK)
             log_error("audit: alert mail: %s", db_errmsg(c));
@@ -651,8 +652,11 @@ void audit_alert(struct db *db, const char *kind, const char *message)
     buf_init(&msg);
     clean_text(&msg, message ? message : "", 4000);
     buf_puts(&msg, "");
-    /* First to stderr, so the alert is never lost even with no database. */
-    log_error("ALERT %s: %s", k, msg.data);
+    /* First to stderr, so the alert is never lost even with no database;
+    ** on one line, so a message cannot forge log lines. */
+    char line[1024];
+    clean_line(line, sizeof line, msg.data);
+    log_error("ALERT %s: %s", k, line);
     if (!db)
         goto out;
     /* A connection of our own: the caller may hold the last pooled one,
@@ -828,8 +832,8 @@ static json_t *json_text_or_null(const char *s)
 static json_t *row_json(struct db_stmt *s)
 {
     static const char *const names[NFIELDS] = {
-        "login",     "role",   "action", "target_type", "target_id",
-        "result",    "ip",     "user_agent", "detail",
+        "login",  "role", "action",     "target_type", "target_id",
+        "result", "ip",   "user_agent", "detail",
     };
     struct entry e;
     entry_from_row(s, &e);
@@ -893,7 +897,7 @@ out:
 }
 
 #define EXPORT_MAX_ROWS 1000000
-#define EXPORT_BATCH 1000
+#define EXPORT_BATCH    1000
 
 static void csv_row(struct buf *b, struct db_stmt *s)
 {
@@ -903,9 +907,8 @@ static void csv_row(struct buf *b, struct db_stmt *s)
     time_format_jst(e.ts, when, sizeof when);
     csv_field(b, when);
     csv_field(b, e.f[F_LOGIN]);
-    static const int order[] = {F_ROLE,      F_ACTION, F_TARGET_TYPE,
-                                F_TARGET_ID, F_RESULT, F_IP,
-                                F_USER_AGENT, F_DETAIL};
+    static const int order[] = {F_ROLE,   F_ACTION, F_TARGET_TYPE, F_TARGET_ID,
+                                F_RESULT, F_IP,     F_USER_AGENT,  F_DETAIL};
     for (size_t i = 0; i < ARRAY_LEN(order); i++)
         csv_field(b, e.f[order[i]] ? e.f[order[i]] : "");
     csv_field_int(b, (long long)e.seq);
@@ -915,8 +918,7 @@ static void csv_row(struct buf *b, struct db_stmt *s)
 
 /* Newest first, in batches by seq so that no result set holds more than
 ** EXPORT_BATCH rows at a time. */
-static int export_rows(struct db_conn *c, const struct where *w,
-                       struct buf *b)
+static int export_rows(struct db_conn *c, const struct where *w, struct buf *b)
 {
     int64_t before = INT64_MAX;
     int rows = 0;
@@ -925,7 +927,7 @@ static int export_rows(struct db_conn *c, const struct where *w,
         struct db_stmt *s = where_prepare(
             c, w, "SELECT " AUDIT_COLS " FROM audit_log",
             w->sql.len ? " AND seq < ? ORDER BY seq DESC LIMIT ?"
-                 : " WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+                       : " WHERE seq < ? ORDER BY seq DESC LIMIT ?",
             &next);
         if (!s)
             return -1;
@@ -950,13 +952,14 @@ static int export_rows(struct db_conn *c, const struct where *w,
     return rows;
 }
 
-int audit_export_csv(struct db_conn *c, const struct audit_query *q,
-                     int cp932, struct buf *out)
+int audit_export_csv(struct db_conn *c, const struct audit_query *q, int cp932,
+                     struct buf *out)
 {
     static const char *const header[] = {
-        "日時",     "利用者",   "ロール",   "操作",
-        "対象種別", "対象ID",   "結果",     "IPアドレス",
-        "ユーザーエージェント", "詳細", "連番", "ハッシュ",
+        "日時", "利用者",     "ロール",
+        "操作", "対象種別",   "対象ID",
+        "結果", "IPアドレス", "ユーザーエージェント",
+        "詳細", "連番",       "ハッシュ",
     };
     struct buf utf8;
     buf_init(&utf8);

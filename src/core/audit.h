@@ -26,10 +26,9 @@ struct buf;
 ** 4000 ...); the stored values are the ones hashed.  The canonical form is
 ** described at the top of audit.c.
 ** result: "ok", "denied", "failed" ... ; detail may be NULL. 0 or -1. */
-int audit_append(struct db_conn *c, const struct actor *who,
-                 const char *action, const char *target_type,
-                 const char *target_id, const char *result,
-                 const char *detail);
+int audit_append(struct db_conn *c, const struct actor *who, const char *action,
+                 const char *target_type, const char *target_id,
+                 const char *result, const char *detail);
 
 /* Checks the whole chain.  Returns 0 when intact; otherwise the id of the
 ** first entry that fails (> 0) with a reason in why ("hash mismatch",
@@ -47,12 +46,12 @@ int64_t audit_verify(struct db *db, char *why, size_t whylen);
 void audit_alert(struct db *db, const char *kind, const char *message);
 
 struct audit_query {
-    int64_t from, to;        /* unix seconds, from <= ts < to; 0 = open */
-    const char *login;       /* NULL = any */
-    const char *action;      /* prefix match */
-    const char *target;      /* "type" or "type:id" */
+    int64_t from, to;   /* unix seconds, from <= ts < to; 0 = open */
+    const char *login;  /* NULL = any */
+    const char *action; /* prefix match */
+    const char *target; /* "type" or "type:id" */
     const char *result;
-    int limit, offset;       /* limit <= 0: 100; at most 1000 */
+    int limit, offset; /* limit <= 0: 100; at most 1000 */
 };
 
 /* Newest first.  Rows as a JSON array of objects {id, seq, ts, time (Japan
@@ -63,10 +62,11 @@ int audit_search(struct db_conn *c, const struct audit_query *q,
                  struct json_t **rows, int64_t *total);
 
 /* Appends the matching entries (limit and offset ignored; newest first; at
-** most 1,000,000) as CSV with a Japanese header row, appended to out: UTF-8 with a
+** most 1,000,000) as CSV with a Japanese header row, appended to out: UTF-8
+*with a
 ** BOM, or CP932 when cp932 is set (csv.h).  Returns the number of rows
 ** written or -1. */
-int audit_export_csv(struct db_conn *c, const struct audit_query *q,
-                     int cp932, struct buf *out);
+int audit_export_csv(struct db_conn *c, const struct audit_query *q, int cp932,
+                     struct buf *out);
 
 #endif

@@ -16,11 +16,9 @@ struct app;
 int backup_run(struct app *app, const char *dir, char *out, size_t outlen,
                char *err, size_t errlen);
 /* Decrypts and checks a backup file without touching the database. */
-int backup_verify(struct app *app, const char *file, char *err,
-                  size_t errlen);
+int backup_verify(struct app *app, const char *file, char *err, size_t errlen);
 /* Replaces the database's contents with the backup's. */
-int backup_restore(struct app *app, const char *file, char *err,
-                   size_t errlen);
+int backup_restore(struct app *app, const char *file, char *err, size_t errlen);
 /* Deletes all but the newest keep generations in dir; returns how many
 ** were deleted, or -1.  keep < 1 counts as 1: the newest always stays. */
 int backup_prune(const char *dir, int keep);

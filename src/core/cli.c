@@ -20,6 +20,7 @@
 #include "jobs.h"
 #include "mail.h"
 #include "password.h"
+#include "tmpl.h"
 #include "users.h"
 
 static struct actor cli_actor(void)
@@ -63,6 +64,10 @@ int cmd_serve(struct app *app, int argc, char **argv)
     if (app->cfg.test_mode && app->cfg.tls_cert[0]) {
         fprintf(stderr, "cityos: test_mode is refused with TLS\n");
         return 2;
+    }
+    if (tmpl_init() != 0) {
+        fprintf(stderr, "cityos: a template or catalog is malformed\n");
+        return 1;
     }
     auth_register();
     admin_register();

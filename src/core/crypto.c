@@ -37,7 +37,8 @@
 #define FILE_MAGIC     "CITYOSB1"
 #define FILE_MAGIC_LEN 8
 #define FILE_CHUNK     (64 * 1024)
-#define FILE_ENC_CHUNK (FILE_CHUNK + crypto_secretstream_xchacha20poly1305_ABYTES)
+#define FILE_ENC_CHUNK                                                         \
+    (FILE_CHUNK + crypto_secretstream_xchacha20poly1305_ABYTES)
 /* crypto_kdf context of the blind-index key: exactly 8 characters. */
 #define BLIND_KDF_CTX "cityosbi"
 #define BLIND_KDF_ID  1
@@ -69,6 +70,10 @@ static const struct enc_column {
 } enc_columns[] = {
     {"users", "id", "email", "users.email"},
     {"users", "id", "totp_secret", "users.totp_secret"},
+    /* mail.c: queued mail keeps personal data until sent and purged */
+    {"mail_queue", "id", "to_addr", "mail_queue.to_addr"},
+    {"mail_queue", "id", "subject", "mail_queue.subject"},
+    {"mail_queue", "id", "body", "mail_queue.body"},
 };
 
 /* ---- small helpers ---- */
@@ -216,8 +221,8 @@ static void new_key_line(struct buf *b, const char *id)
 
 /* ---- the key file ---- */
 
-static int parse_line(struct keyring *k, char *line, char *err,
-                      size_t errlen, int lineno)
+static int parse_line(struct keyring *k, char *line, char *err, size_t errlen,
+                      int lineno)
 {
     size_t len = strlen(line);
     while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
@@ -245,8 +250,10 @@ static int parse_line(struct keyring *k, char *line, char *err,
     long n = b64url_decode(sp, raw, sizeof raw);
     if (n != KEY_BYTES) {
         sodium_memzero(raw, sizeof raw);
-        set_err(err, errlen, "key file line %d: key is not 32 bytes of "
-                "base64url", lineno);
+        set_err(err, errlen,
+                "key file line %d: key is not 32 bytes of "
+                "base64url",
+                lineno);
         return -1;
     }
     struct key *dst = &k->keys[k->n++];
@@ -345,8 +352,8 @@ static struct keyring *keyring_new(void)
     return k;
 }
 
-int keyring_load(const char *path, int create, struct keyring **out,
-                 char *err, size_t errlen)
+int keyring_load(const char *path, int create, struct keyring **out, char *err,
+                 size_t errlen)
 {
     *out = NULL;
     if (ensure_sodium() != 0) {
@@ -401,20 +408,24 @@ const char *keyring_current_id(const struct keyring *k)
     return current_key(k)->id;
 }
 
-/* The next id "k<N>": one more than the largest such number in use. */
-static void next_key_id(const struct keyring *k, char out[KEY_ID_MAX])
+/* The next id "k<N>": one more than the largest such number in use.  -1
+** when the numbers have run out (no one rotates a million times). */
+static int next_key_id(const struct keyring *k, char out[KEY_ID_MAX])
 {
     long max = 0;
     for (size_t i = 0; i < k->n; i++) {
         const char *id = k->keys[i].id;
-        if (id[0] != 'k' || !id[1] || strspn(id + 1, "0123456789") !=
-                                          strlen(id + 1))
+        if (id[0] != 'k' || !id[1] ||
+            strspn(id + 1, "0123456789") != strlen(id + 1))
             continue;
         long v = strtol(id + 1, NULL, 10);
         if (v > max)
             max = v;
     }
-    snprintf(out, KEY_ID_MAX, "k%ld", max + 1);
+    if (max >= 999999)
+        return -1;
+    snprintf(out, KEY_ID_MAX, "k%d", (int)max + 1);
+    return 0;
 }
 
 int keyring_add_key(const char *path, char *err, size_t errlen)
@@ -423,8 +434,12 @@ int keyring_add_key(const char *path, char *err, size_t errlen)
     if (keyring_load(path, 0, &k, err, errlen) != 0)
         return -1;
     char id[KEY_ID_MAX];
-    next_key_id(k, id);
+    int idok = k->n < MAX_KEYS ? next_key_id(k, id) : -1;
     keyring_free(k);
+    if (idok != 0) {
+        set_err(err, errlen, "key file %s: no key id left", path);
+        return -1;
+    }
     size_t len;
     char *text = file_read(path, KEYFILE_MAX, &len);
     if (!text) {
@@ -526,8 +541,7 @@ void field_blind_index(const struct keyring *k, const char *context,
         value = "";
     if (!context)
         context = "";
-    while (*value == ' ' || *value == '\t' || *value == '\r' ||
-           *value == '\n')
+    while (*value == ' ' || *value == '\t' || *value == '\r' || *value == '\n')
         value++;
     size_t n = strlen(value);
     while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t' ||
@@ -627,8 +641,8 @@ static int encrypt_stream(const struct key *key, FILE *in, FILE *out)
         unsigned char tag =
             eof ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0;
         unsigned long long clen = 0;
-        crypto_secretstream_xchacha20poly1305_push(&st, cout, &clen, pin, r,
-                                                   ad, adlen, tag);
+        crypto_secretstream_xchacha20poly1305_push(&st, cout, &clen, pin, r, ad,
+                                                   adlen, tag);
         if (fwrite(cout, 1, (size_t)clen, out) != clen)
             rc = -1;
     }
@@ -672,8 +686,8 @@ static int decrypt_stream(const struct keyring *k, FILE *in, FILE *out)
     unsigned char header[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
     crypto_secretstream_xchacha20poly1305_state st;
     if (!key || fread(header, 1, sizeof header, in) != sizeof header ||
-        crypto_secretstream_xchacha20poly1305_init_pull(&st, header,
-                                                        key->k) != 0)
+        crypto_secretstream_xchacha20poly1305_init_pull(&st, header, key->k) !=
+            0)
         return -1;
     unsigned char *cin = xmalloc(FILE_ENC_CHUNK);
     unsigned char *pout = xmalloc(FILE_CHUNK);
@@ -684,8 +698,8 @@ static int decrypt_stream(const struct keyring *k, FILE *in, FILE *out)
             break; /* read error, or the stream ended without FINAL */
         unsigned long long mlen = 0;
         unsigned char tag = 0;
-        if (crypto_secretstream_xchacha20poly1305_pull(
-                &st, pout, &mlen, &tag, cin, r, ad, adlen) != 0)
+        if (crypto_secretstream_xchacha20poly1305_pull(&st, pout, &mlen, &tag,
+                                                       cin, r, ad, adlen) != 0)
             break; /* tampered, reordered or wrong key */
         if (fwrite(pout, 1, (size_t)mlen, out) != mlen)
             break;
@@ -742,7 +756,7 @@ static int reenc_fetch(struct db_conn *c, const struct enc_column *ec,
     struct db_stmt *s = db_queryf(c, sql, "i", after);
     if (!s)
         return -1;
-    int n = 0, rc;
+    int n = 0, rc = DB_DONE;
     while (n < REENC_BATCH && (rc = db_step(s)) == DB_ROW) {
         rows[n].id = db_col_int(s, 0);
         rows[n].value = xstrdup(db_col_text(s, 1));
@@ -789,8 +803,7 @@ static int reenc_row(struct db_conn *c, const struct keyring *k,
 /* One batch in one transaction; returns rows rewritten or -1, and sets
 ** *more when a full batch was read. */
 static long reenc_batch(struct db_conn *c, const struct keyring *k,
-                        const struct enc_column *ec, int64_t *after,
-                        int *more)
+                        const struct enc_column *ec, int64_t *after, int *more)
 {
     static const size_t cap = REENC_BATCH;
     struct reenc_row *rows = xcalloc(cap, sizeof *rows);

@@ -16,9 +16,9 @@
 #include "parse.h"
 #include "util.h"
 
-#define CSV_DEFAULT_MAX_FIELDS 256
+#define CSV_DEFAULT_MAX_FIELDS    256
 #define CSV_DEFAULT_MAX_FIELD_LEN (64 * 1024)
-#define CSV_DEFAULT_MAX_ROWS 100000
+#define CSV_DEFAULT_MAX_ROWS      100000
 
 static const char utf8_bom[] = "\xEF\xBB\xBF";
 
@@ -66,9 +66,11 @@ void csv_field(struct buf *out, const char *s)
         return;
     }
     int prefix = looks_like_formula(s);
+    /* A leading U+FEFF is quoted too: unquoted at the start of a file it
+    ** would be taken for the BOM and dropped by readers. */
     int quote = strpbrk(s, ",\"\r\n") != NULL ||
                 (!prefix && is_space_or_tab(s[0])) ||
-                is_space_or_tab(s[n - 1]);
+                is_space_or_tab(s[n - 1]) || strncmp(s, utf8_bom, 3) == 0;
     if (quote)
         buf_putc(out, '"');
     if (prefix)
@@ -107,18 +109,13 @@ static size_t utf8_seq_len(unsigned char c)
     return 4;
 }
 
-/* Converts valid UTF-8 to CP932, writing '?' for what CP932 lacks. */
-static long utf8_to_cp932(const char *s, size_t n, struct buf *out)
+/* Converts one piece of valid UTF-8 to CP932, writing '?' for each
+** character CP932 lacks; returns -1 on an iconv failure. */
+static int cp932_piece(iconv_t cd, const char *s, size_t n, struct buf *out,
+                       long *replaced)
 {
-    iconv_t cd = iconv_open("CP932", "UTF-8");
-    if (cd == (iconv_t)-1) {
-        log_error("csv: iconv has no CP932: %s", strerror(errno));
-        return -1;
-    }
     char *in = (char *)s;
     size_t inleft = n;
-    size_t start_len = out->len;
-    long replaced = 0;
     char chunk[4096];
     while (inleft > 0) {
         char *o = chunk;
@@ -127,20 +124,46 @@ static long utf8_to_cp932(const char *s, size_t n, struct buf *out)
         buf_append(out, chunk, (size_t)(o - chunk));
         if (r != (size_t)-1 || errno == E2BIG)
             continue;
-        if (errno != EILSEQ) { /* EINVAL: cannot happen on valid UTF-8 */
-            out->len = start_len;
-            if (out->data)
-                out->data[out->len] = 0;
-            iconv_close(cd);
+        if (errno != EILSEQ) /* EINVAL: cannot happen on valid UTF-8 */
             return -1;
-        }
         size_t k = utf8_seq_len((unsigned char)*in);
         if (k > inleft)
             k = inleft;
         in += k;
         inleft -= k;
         buf_putc(out, '?');
-        replaced++;
+        (*replaced)++;
+    }
+    return 0;
+}
+
+/* glibc's iconv redoes the work from the start of its input after an
+** unconvertible character, so one call over a whole export full of emoji
+** would take quadratic time; pieces of at most CP932_PIECE bytes (cut on
+** character boundaries) keep it linear. */
+#define CP932_PIECE 1024
+
+static long utf8_to_cp932(const char *s, size_t n, struct buf *out)
+{
+    iconv_t cd = iconv_open("CP932", "UTF-8");
+    if (cd == (iconv_t)-1) {
+        log_error("csv: iconv has no CP932: %s", strerror(errno));
+        return -1;
+    }
+    size_t start_len = out->len, pos = 0;
+    long replaced = 0;
+    while (pos < n) {
+        size_t end = n - pos > CP932_PIECE ? pos + CP932_PIECE : n;
+        while (end < n && end > pos && ((unsigned char)s[end] & 0xC0) == 0x80)
+            end--;
+        if (cp932_piece(cd, s + pos, end - pos, out, &replaced) != 0) {
+            out->len = start_len;
+            if (out->data)
+                out->data[out->len] = 0;
+            replaced = -1;
+            break;
+        }
+        pos = end;
     }
     iconv_close(cd);
     return replaced;
@@ -263,8 +286,8 @@ static int fail(struct csv_reader *r, int code, size_t line, const char *fmt,
     r->err->code = code;
     r->err->line = line;
     r->err->row = r->index;
-    int k = snprintf(r->err->message, sizeof(r->err->message),
-                     "%zu行目: ", line);
+    int k =
+        snprintf(r->err->message, sizeof(r->err->message), "%zu行目: ", line);
     if (k < 0 || (size_t)k >= sizeof(r->err->message))
         return code;
     va_list ap;
@@ -281,8 +304,7 @@ static int field_add(struct csv_reader *r, size_t field_start, const char *p,
 {
     if (r->fields.len - field_start + n > r->lim.max_field_len)
         return fail(r, CSV_ETOOLONG, r->line,
-                    "値が長すぎます（上限 %zu バイト）",
-                    r->lim.max_field_len);
+                    "値が長すぎます（上限 %zu バイト）", r->lim.max_field_len);
     buf_append(&r->fields, p, n);
     return CSV_OK;
 }

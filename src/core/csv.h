@@ -23,7 +23,8 @@ struct buf;
 /* Appends one field to the row being built in out (a comma first unless the
 ** field opens a row).  s is UTF-8 text; NULL is written as an empty field.
 ** The field is quoted ("...", inner quotes doubled) when it holds a comma,
-** a double quote, CR or LF, or starts or ends with a space or TAB.
+** a double quote, CR or LF, starts or ends with a space or TAB, or starts
+** with U+FEFF (which a reader would take for a BOM).
 ** Formula injection (OWASP "CSV injection"): a value starting with = + - @
 ** TAB or CR, or with the full-width ＝ ＋ － ＠ that Japanese Excel also
 ** reads as a formula, gets a leading single quote, so "=1+2" is written as
@@ -78,9 +79,9 @@ struct csv_limits {
 };
 
 struct csv_error {
-    int code;     /* CSV_E*; CSV_OK when there was no error */
-    size_t line;  /* 1-based physical line where it was found; 0 if none */
-    size_t row;   /* 1-based record number, header included; 0 if none */
+    int code;          /* CSV_E*; CSV_OK when there was no error */
+    size_t line;       /* 1-based physical line where it was found; 0 if none */
+    size_t row;        /* 1-based record number, header included; 0 if none */
     char message[256]; /* Japanese, with the line: "3行目: ..." */
 };
 

@@ -24,7 +24,7 @@
 
 struct job_entry {
     struct job job;
-    pthread_mutex_t run_mu;  /* one run of a job at a time per process */
+    pthread_mutex_t run_mu;   /* one run of a job at a time per process */
     char last_slot[SLOT_MAX]; /* the slot last claimed or seen taken */
     int warned;               /* a bad setting is logged once */
     pthread_t thread;

@@ -7,7 +7,7 @@
 ** conditional UPDATE, sends them over SMTP with libcurl and marks them sent,
 ** or schedules a retry with back-off.  A row is never deleted before it
 ** was sent: after MAIL_MAX_ATTEMPTS it stays as 'failed' and an alert is
-** raised.
+** raised.  Sent rows are deleted after MAIL_KEEP_SENT_SECONDS.
 **
 ** Header values are refused when they hold CR, LF or other control
 ** characters, so no header can be injected (IPA 安全なウェブサイトの作り方
@@ -28,56 +28,23 @@
 #include "crypto.h"
 #include "db.h"
 #include "jobs.h"
+#include "parse.h"
 #include "util.h"
 
-#define ADDR_MAX 254
-#define SUBJECT_MAX 400               /* bytes of UTF-8 */
-#define TEXT_MAX (1024 * 1024)        /* bytes of UTF-8 */
-#define ATTACH_MAX (5 * 1024 * 1024)  /* bytes */
+#define ADDR_MAX        254
+#define SUBJECT_MAX     400               /* bytes of UTF-8 */
+#define TEXT_MAX        (1024 * 1024)     /* bytes of UTF-8 */
+#define ATTACH_MAX      (5 * 1024 * 1024) /* bytes */
 #define ATTACH_NAME_MAX 100
 #define ATTACH_TYPE_MAX 200
-#define BATCH 20                      /* rows claimed per pass */
-#define ERR_MAX 400
+#define BATCH           20 /* rows claimed per pass */
+#define ERR_MAX         400
 
 /* Seconds before attempt n+1 after n failed attempts (n = 1 ...). */
 static const int retry_delay[] = {60,    300,   900,   3600, 7200,
                                   14400, 28800, 43200, 86400};
 
 /* ---- validation ---- */
-
-/* 1 when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates). */
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len;
-        unsigned min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            len = 2, min = 0x80, c &= 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3, min = 0x800, c &= 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4, min = 0x10000, c &= 0x07;
-        } else {
-            return 0;
-        }
-        if (i + len > n)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            c = (c << 6) | (s[i + k] & 0x3f);
-        }
-        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
 
 /* 1 when s holds a control character (CR and LF included). */
 static int has_control(const char *s)
@@ -100,8 +67,7 @@ static int is_ascii(const char *s)
 static int header_text_ok(const char *s, size_t max)
 {
     size_t n = strlen(s);
-    return n > 0 && n <= max && !has_control(s) &&
-           utf8_valid((const unsigned char *)s, n);
+    return n > 0 && n <= max && !has_control(s) && utf8_valid(s, n);
 }
 
 static int is_atext(int c)
@@ -242,7 +208,6 @@ static char *text_crlf(const char *s)
 {
     struct buf b;
     buf_init(&b);
-    buf_puts(&b, "");
     for (; *s; s++) {
         if (*s == '\r') {
             buf_puts(&b, "\r\n");
@@ -269,8 +234,8 @@ static void mail_date(int64_t t, char *out, size_t outlen)
     struct tm tm;
     gmtime_r(&jt, &tm);
     snprintf(out, outlen, "%s, %02d %s %04d %02d:%02d:%02d +0900",
-             days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-             tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+             days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
+             tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 /* ---- the From setting ---- */
@@ -284,8 +249,7 @@ struct sender {
 static int parse_sender(const char *from, struct sender *s)
 {
     memset(s, 0, sizeof *s);
-    if (!from || has_control(from) ||
-        !utf8_valid((const unsigned char *)from, strlen(from)))
+    if (!from || has_control(from) || !utf8_valid(from, strlen(from)))
         return -1;
     const char *lt = strchr(from, '<');
     if (!lt) {
@@ -341,7 +305,7 @@ static int mail_valid(const struct mail *m)
         !header_text_ok(m->subject, SUBJECT_MAX) || !m->text)
         return 0;
     size_t tn = strlen(m->text);
-    if (tn > TEXT_MAX || !utf8_valid((const unsigned char *)m->text, tn))
+    if (tn > TEXT_MAX || !utf8_valid(m->text, tn))
         return 0;
     if (m->attach_name) {
         if (!attach_name_ok(m->attach_name) || !m->attach_data ||
@@ -502,8 +466,8 @@ static void curl_init_once(void)
 }
 
 /* One SMTP transaction.  0, or -1 with the reason in err. */
-static int smtp_send(const struct config *cfg, const char *to,
-                     const char *msg, char *err, size_t errlen)
+static int smtp_send(const struct config *cfg, const char *to, const char *msg,
+                     char *err, size_t errlen)
 {
     struct sender snd;
     if (parse_sender(cfg->mail_from, &snd) != 0) {
@@ -558,13 +522,13 @@ static int smtp_send(const struct config *cfg, const char *to,
 /* Ids of rows that look due; each is claimed separately afterwards. */
 static int due_ids(struct db_conn *c, int64_t now, int64_t *ids, int max)
 {
-    struct db_stmt *s = db_queryf(
-        c,
-        "SELECT id FROM mail_queue WHERE status = 'queued' "
-        "AND next_attempt <= ? "
-        "AND (claimed_until IS NULL OR claimed_until < ?) "
-        "ORDER BY next_attempt, id LIMIT ?",
-        "iii", now, now, (int64_t)max);
+    struct db_stmt *s =
+        db_queryf(c,
+                  "SELECT id FROM mail_queue WHERE status = 'queued' "
+                  "AND next_attempt <= ? "
+                  "AND (claimed_until IS NULL OR claimed_until < ?) "
+                  "ORDER BY next_attempt, id LIMIT ?",
+                  "iii", now, now, (int64_t)max);
     if (!s)
         return -1;
     int n = 0, rc;
@@ -719,8 +683,30 @@ int mail_send_due(struct app *app)
     return sent;
 }
 
+int mail_purge_sent(struct app *app, int64_t before)
+{
+    struct db_conn *c = db_acquire(app->db);
+    if (!c)
+        return -1;
+    int64_t n = db_run(c,
+                       "DELETE FROM mail_queue WHERE status = 'sent' "
+                       "AND sent_at < ?",
+                       "i", before);
+    if (n < 0)
+        log_error("mail: purge: %s", db_errmsg(c));
+    db_release(c);
+    return n < 0 ? -1 : (int)n;
+}
+
 static int mail_job_run(struct app *app)
 {
+    /* Only the scheduler's one mail thread touches last_purge. */
+    static int64_t last_purge;
+    int64_t now = now_unix();
+    if (now - last_purge >= 3600) {
+        last_purge = now;
+        mail_purge_sent(app, now - MAIL_KEEP_SENT_SECONDS);
+    }
     return mail_send_due(app) < 0 ? -1 : 0;
 }
 

@@ -12,16 +12,17 @@
 #define CITYOS_MAIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct db_conn;
 struct app;
 
 struct mail {
-    const char *to;           /* one address */
-    const char *subject;      /* UTF-8 */
-    const char *text;         /* UTF-8 body */
-    const char *attach_name;  /* NULL for none */
-    const char *attach_type;  /* e.g. "text/calendar; method=REQUEST" */
+    const char *to;          /* one address */
+    const char *subject;     /* UTF-8 */
+    const char *text;        /* UTF-8 body */
+    const char *attach_name; /* NULL for none */
+    const char *attach_type; /* e.g. "text/calendar; method=REQUEST" */
     const char *attach_data;
     size_t attach_len;
 };
@@ -34,8 +35,14 @@ int mail_send_due(struct app *app);
 char *mail_format(const char *from, const struct mail *m, const char *msgid);
 /* 1 when addr is an acceptable single address (no CR/LF, one '@' ...). */
 int mail_address_valid(const char *addr);
+/* Deletes mail sent before the time given (unix seconds): a sent message
+** need not be kept, and it holds personal data.  Queued and failed rows
+** are never deleted.  Returns how many, or -1. */
+int mail_purge_sent(struct app *app, int64_t before);
 /* Registers the job "mail" (jobs.h) that runs mail_send_due() on every
-** scheduler tick; call once at start-up before jobs_start(). */
+** scheduler tick, and once an hour mail_purge_sent() for mail sent more
+** than MAIL_KEEP_SENT_SECONDS ago; call once at start-up before
+** jobs_start(). */
 void mail_job_register(void);
 
 /* Retry policy: a failed attempt is retried after 1, 5, 15, 60 minutes,
@@ -44,6 +51,7 @@ void mail_job_register(void);
 #define MAIL_MAX_ATTEMPTS 10
 /* Seconds a claimed row stays reserved for the server sending it; after a
 ** crash another server takes the row over once this has passed. */
-#define MAIL_CLAIM_SECONDS 300
+#define MAIL_CLAIM_SECONDS     300
+#define MAIL_KEEP_SENT_SECONDS (30 * 86400)
 
 #endif

@@ -20,9 +20,9 @@
 /* Part headers are short in practice (a browser sends two); these bound the
 ** work an attacker can cause before the first byte of data. */
 #define MP_MAX_HEADER_BYTES 8192
-#define MP_MAX_HEADERS 16
-#define MP_MAX_FILENAME 1024
-#define MP_MAX_BOUNDARY 70 /* RFC 2046 section 5.1.1 */
+#define MP_MAX_HEADERS      16
+#define MP_MAX_FILENAME     1024
+#define MP_MAX_BOUNDARY     70 /* RFC 2046 section 5.1.1 */
 
 static int hexval(unsigned char c)
 {
@@ -417,8 +417,8 @@ static int delim_tail(const char *body, size_t len, size_t i, size_t *next,
 /* Finds the next delimiter ("\r\n--" boundary) at or after from: *at is
 ** where its CRLF starts, *next the first byte after its line. */
 static int find_delim(const char *body, size_t len, size_t from,
-                      const char *delim, size_t dlen, size_t *at,
-                      size_t *next, int *close)
+                      const char *delim, size_t dlen, size_t *at, size_t *next,
+                      int *close)
 {
     while (from < len && len - from >= dlen) {
         const char *m = memmem(body + from, len - from, delim, dlen);
@@ -632,8 +632,8 @@ static int mp_first_delim(const char *body, size_t len, const char *delim,
     return find_delim(body, len, 0, delim, dlen, &at, next, close);
 }
 
-static int mp_body(const char *body, size_t len, const char *delim,
-                   size_t dlen, struct mp_parts *parts)
+static int mp_body(const char *body, size_t len, const char *delim, size_t dlen,
+                   struct mp_parts *parts)
 {
     size_t next, at, fields = 0;
     int close;
@@ -647,8 +647,8 @@ static int mp_body(const char *body, size_t len, const char *delim,
         if (rc == PARSE_OK && ++fields > PARSE_MAX_FIELDS)
             rc = PARSE_ETOOMANY;
         /* No delimiter after the data: the body was cut short. */
-        if (rc == PARSE_OK && !find_delim(body, len, data_start, delim, dlen,
-                                          &at, &next, &close))
+        if (rc == PARSE_OK &&
+            !find_delim(body, len, data_start, delim, dlen, &at, &next, &close))
             rc = PARSE_EMALFORMED;
         if (rc != PARSE_OK) {
             mp_part_clear(&part);

@@ -20,23 +20,30 @@ enum {
 };
 
 #define PARSE_MAX_FIELDS 512
-#define PARSE_MAX_NAME 256
+#define PARSE_MAX_NAME   256
 
 /* "a=1&b=%E3%81%82+x": '+' is a space, %XX decoded, names and values copied.
 ** Values containing NUL after decoding are refused (PARSE_EMALFORMED) since
 ** nothing in cityos accepts them in a form field.  Invalid UTF-8 is
-** refused too. */
+** refused too.  "a" alone is a with an empty value; empty segments ("&&")
+** and segments with no name ("=x") are skipped.  Names over PARSE_MAX_NAME
+** bytes (decoded) give PARSE_ETOOLONG, more than PARSE_MAX_FIELDS fields in
+** one call PARSE_ETOOMANY.  On any error the entries this call added are
+** removed again, so out holds all of the input or none of it. */
 int parse_urlencoded(const char *s, size_t len, struct kvlist *out);
 
 /* "a=1; b=2": RFC 6265 cookie-string; values are not decoded; quotes around
-** a value are removed.  Malformed pairs are skipped, as browsers do. */
+** a value are removed.  Malformed pairs are skipped, as browsers do: no
+** '=', a name that is not an RFC 9110 token or longer than PARSE_MAX_NAME,
+** a value with control characters.  More than PARSE_MAX_FIELDS cookies give
+** PARSE_ETOOMANY (and nothing added). */
 int parse_cookies(const char *s, size_t len, struct kvlist *out);
 
 struct mp_part {
-    char *name;          /* form field name */
-    char *filename;      /* NULL when not a file */
-    char *content_type;  /* NULL when absent */
-    const char *data;    /* points into the body passed to parse_multipart */
+    char *name;         /* form field name */
+    char *filename;     /* NULL when not a file */
+    char *content_type; /* NULL when absent */
+    const char *data;   /* points into the body passed to parse_multipart */
     size_t len;
 };
 
@@ -47,7 +54,20 @@ struct mp_parts {
 };
 
 /* content_type is the request's Content-Type header (the boundary is read
-** from it).  Part data points into body, which must outlive parts. */
+** from it).  Part data points into body, which must outlive parts.
+** parts starts zeroed ({0}); on error the parts this call added are
+** removed again.  Line ends must be CRLF (RFC 2046).  Text before the
+** first boundary and after the closing one is ignored; a body without the
+** closing boundary is PARSE_EMALFORMED (truncated).  Each part needs a
+** Content-Disposition: form-data with a name (valid UTF-8, no NUL, at most
+** PARSE_MAX_NAME bytes).  filename is reduced to its last path component
+** ("C:\x\a.pdf" -> "a.pdf"), is valid UTF-8 without control characters,
+** and is "" when a file input was left empty; filename*=UTF-8''... (RFC
+** 5987) wins over filename.  Quoted values are taken literally apart from
+** \" and \\ (browsers send a quote in a name as %22, not decoded here).
+** Part data is raw bytes: callers treating a part as text check it with
+** utf8_valid().  At most PARSE_MAX_FIELDS parts, 16 header lines and 8 KiB
+** of headers per part. */
 int parse_multipart(const char *content_type, const char *body, size_t len,
                     struct mp_parts *parts);
 void mp_parts_free(struct mp_parts *parts);

@@ -19,8 +19,9 @@
 
 #define COMMON_LIST_PATH "data/common-passwords.txt"
 
-/* A stripped affix of at most this many digits or symbols still counts as
-** a variant of a common password ("password2024", "dragon123!"). */
+/* A stripped affix of at most this many digits or symbols (or a longer
+** trivial one) still makes a variant of a common password ("password2024",
+** "dragon123!"). */
 #define COMMON_AFFIX_MAX 4
 
 #define STR2(x) #x
@@ -46,8 +47,8 @@ static int ensure_sodium(void)
 }
 
 static pthread_once_t list_once = PTHREAD_ONCE_INIT;
-static char *list_text;      /* copy of the file, lines NUL-terminated */
-static const char **list;    /* sorted entries pointing into list_text */
+static char *list_text;   /* copy of the file, lines NUL-terminated */
+static const char **list; /* sorted entries pointing into list_text */
 static size_t list_len;
 
 static int cmp_str(const void *a, const void *b)
@@ -240,34 +241,48 @@ static int is_affix_char(char c)
            (c >= '{' && c <= '~');
 }
 
-/* lower: the lower-cased password.  Also tries it without a short prefix
-** or suffix of digits and symbols, since appending "1!" or a year is what
+/* Is an affix of digits and symbols short or trivial ("1", "2024", "123456",
+** "!!!!!!")?  Such an affix adds almost nothing to a common password. */
+static int weak_affix(const char *s, size_t n)
+{
+    if (n <= COMMON_AFFIX_MAX)
+        return 1;
+    uint32_t cp[PASSWORD_MAX_BYTES];
+    for (size_t i = 0; i < n; i++)
+        cp[i] = (unsigned char)s[i];
+    int any_seq;
+    return count_runs(cp, n, &any_seq) <= 2;
+}
+
+static int list_has_n(const char *s, size_t n)
+{
+    char core[PASSWORD_MAX_BYTES + 1];
+    memcpy(core, s, n);
+    core[n] = 0;
+    return list_has(core);
+}
+
+/* lower: the lower-cased password.  Also tries it without a weak prefix or
+** suffix of digits and symbols, since appending "1!" or a year is what
 ** people do to get past a length rule. */
 static int common_variant(const char *lower, size_t n)
 {
-    if (list_has(lower))
-        return 1;
-    char core[PASSWORD_MAX_BYTES + 1];
     if (n > PASSWORD_MAX_BYTES)
         return 0;
+    if (list_has(lower))
+        return 1;
     size_t end = n;
     while (end > 0 && is_affix_char(lower[end - 1]))
         end--;
-    if (end > 0 && end < n && n - end <= COMMON_AFFIX_MAX) {
-        memcpy(core, lower, end);
-        core[end] = 0;
-        if (list_has(core))
-            return 1;
-    }
+    if (end > 0 && end < n && weak_affix(lower + end, n - end) &&
+        list_has_n(lower, end))
+        return 1;
     size_t start = 0;
     while (start < n && is_affix_char(lower[start]))
         start++;
-    if (start > 0 && start < n && start <= COMMON_AFFIX_MAX) {
-        memcpy(core, lower + start, n - start);
-        core[n - start] = 0;
-        if (list_has(core))
-            return 1;
-    }
+    if (start > 0 && start < n && weak_affix(lower, start) &&
+        list_has_n(lower + start, n - start))
+        return 1;
     return 0;
 }
 
@@ -358,78 +373,70 @@ enum password_problem password_check(const char *password, const char *login)
     return check_patterns(cp, (size_t)ncp);
 }
 
+#define MIN_TXT STR(PASSWORD_MIN_CHARS)
+#define MAX_TXT STR(PASSWORD_MAX_BYTES)
+
+/* Shown to the user next to the password field; Japanese first. */
+static const struct problem_text {
+    const char *code, *ja, *en;
+} problem_texts[] = {
+    [PASSWORD_OK] = {"ok", "このパスワードは使えます",
+                     "This password can be used."},
+    [PASSWORD_TOO_SHORT] = {"too_short",
+                            "パスワードは" MIN_TXT "文字以上にしてください",
+                            "Use at least " MIN_TXT " characters."},
+    [PASSWORD_TOO_LONG] = {"too_long",
+                           "パスワードは" MAX_TXT "バイト以内にしてください"
+                           "（日本語の文字は1文字3バイトです）",
+                           "Use at most " MAX_TXT
+                           " bytes (a Japanese character takes 3)."},
+    [PASSWORD_BAD_UTF8] = {"bad_utf8",
+                           "パスワードに使えない文字が含まれています",
+                           "The password contains characters that cannot "
+                           "be used."},
+    [PASSWORD_CONTAINS_LOGIN] = {"contains_login",
+                                 "パスワードにログインIDを含めないでください",
+                                 "Do not include your login ID in the "
+                                 "password."},
+    [PASSWORD_COMMON] = {"common",
+                         "よく使われるパスワードや、漏えいが知られている"
+                         "パスワードは使えません",
+                         "This password is too common or is known from a "
+                         "data breach."},
+    [PASSWORD_REPEATED] = {"repeated",
+                           "同じ文字や短い並びの繰り返しは使えません",
+                           "Do not use a character or a short pattern "
+                           "repeated."},
+    [PASSWORD_SEQUENCE] = {"sequence",
+                           "連続した文字や並び（abcd、1234、qwerty など）は"
+                           "使えません",
+                           "Do not use sequences such as abcd, 1234 or "
+                           "qwerty."},
+};
+
+static const struct problem_text *problem_text(enum password_problem p)
+{
+    static const struct problem_text unknown = {
+        "unknown", "パスワードが条件を満たしていません",
+        "The password does not meet the rules."};
+    if ((unsigned)p >= ARRAY_LEN(problem_texts) || !problem_texts[p].code)
+        return &unknown;
+    return &problem_texts[p];
+}
+
 const char *password_problem_ja(enum password_problem p)
 {
-    switch (p) {
-    case PASSWORD_OK:
-        return "このパスワードは使えます";
-    case PASSWORD_TOO_SHORT:
-        return "パスワードは" STR(PASSWORD_MIN_CHARS) "文字以上にしてください";
-    case PASSWORD_TOO_LONG:
-        return "パスワードは" STR(
-            PASSWORD_MAX_BYTES) "バイト以内にしてください（日本語の文字は1"
-                                "文字3バイトです）";
-    case PASSWORD_BAD_UTF8:
-        return "パスワードに使えない文字が含まれています";
-    case PASSWORD_CONTAINS_LOGIN:
-        return "パスワードにログインIDを含めないでください";
-    case PASSWORD_COMMON:
-        return "よく使われるパスワードや、漏えいが知られているパスワードは使え"
-               "ません";
-    case PASSWORD_REPEATED:
-        return "同じ文字や短い並びの繰り返しは使えません";
-    case PASSWORD_SEQUENCE:
-        return "連続した文字や並び（abcd、1234、qwerty "
-               "など）は使えません";
-    }
-    return "パスワードが条件を満たしていません";
+    return problem_text(p)->ja;
 }
 
 const char *password_problem_en(enum password_problem p)
 {
-    switch (p) {
-    case PASSWORD_OK:
-        return "This password can be used.";
-    case PASSWORD_TOO_SHORT:
-        return "Use at least " STR(PASSWORD_MIN_CHARS) " characters.";
-    case PASSWORD_TOO_LONG:
-        return "Use at most " STR(
-            PASSWORD_MAX_BYTES) " bytes (a Japanese character takes 3).";
-    case PASSWORD_BAD_UTF8:
-        return "The password contains characters that cannot be used.";
-    case PASSWORD_CONTAINS_LOGIN:
-        return "Do not include your login ID in the password.";
-    case PASSWORD_COMMON:
-        return "This password is too common or is known from a data breach.";
-    case PASSWORD_REPEATED:
-        return "Do not use a character or a short pattern repeated.";
-    case PASSWORD_SEQUENCE:
-        return "Do not use sequences such as abcd, 1234 or qwerty.";
-    }
-    return "The password does not meet the rules.";
+    return problem_text(p)->en;
 }
 
 const char *password_problem_code(enum password_problem p)
 {
-    switch (p) {
-    case PASSWORD_OK:
-        return "ok";
-    case PASSWORD_TOO_SHORT:
-        return "too_short";
-    case PASSWORD_TOO_LONG:
-        return "too_long";
-    case PASSWORD_BAD_UTF8:
-        return "bad_utf8";
-    case PASSWORD_CONTAINS_LOGIN:
-        return "contains_login";
-    case PASSWORD_COMMON:
-        return "common";
-    case PASSWORD_REPEATED:
-        return "repeated";
-    case PASSWORD_SEQUENCE:
-        return "sequence";
-    }
-    return "unknown";
+    return problem_text(p)->code;
 }
 
 /* ---- hashing ---- */
@@ -451,9 +458,8 @@ int password_verify(const char *hash, const char *password)
 {
     if (!hash || !password || ensure_sodium() != 0)
         return -1;
-    return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0
-               ? 0
-               : -1;
+    return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0 ? 0
+                                                                           : -1;
 }
 
 static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;

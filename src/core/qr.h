@@ -11,8 +11,8 @@
 #ifndef CITYOS_QR_H
 #define CITYOS_QR_H
 
-#define QR_QUIET_ZONE 4  /* modules of white border, as ISO/IEC 18004 asks */
-#define QR_MODULE_PX  4  /* default display size of one module in px */
+#define QR_QUIET_ZONE 4 /* modules of white border, as ISO/IEC 18004 asks */
+#define QR_MODULE_PX  4 /* default display size of one module in px */
 
 /* text: what the code encodes (UTF-8, bytes mode).  title: the accessible
 ** name, e.g. "認証アプリ登録用のQRコード"; escaped here.  Returns SVG text

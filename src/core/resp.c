@@ -188,6 +188,9 @@ void resp_page(struct req *rq, struct resp *rs, int status, const char *tmpl,
         /* htmx asks for the fragment only. */
         buf_append(&rs->body, body.data ? body.data : "", body.len);
     } else if (rc == 0) {
+        /* A page with its own heading asks the layout not to add one. */
+        if (body.data && strstr(body.data, "<h1"))
+            json_object_set_new(ctx, "hide_title", json_true());
         json_object_set_new(ctx, "body", json_string(body.data ? body.data : ""));
         rc = tmpl_render("layout", ctx, rq->lang, &rs->body);
     }

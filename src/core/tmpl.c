@@ -4,7 +4,8 @@
 ** A template is parsed once into a tree of nodes.  The trees of all the
 ** embedded templates are built on first use under pthread_once and are
 ** only read afterwards, so any number of threads render at once; the
-** catalogs (messages/ja.json, messages/en.json) are loaded the same way.
+** catalogs (messages/ja.json, messages/en.json, merged with every other
+** messages/ file whose name ends in ja.json, en.json) are loaded the same way.
 **
 ** Rendering walks a tree with a stack of contexts.  A dotted name finds
 ** its first segment in the innermost context that has it, then follows
@@ -48,7 +49,7 @@ struct node {
     size_t len;
     char **segs; /* the name split at dots; none for "." */
     int nsegs;
-    int local; /* {{.name}}: looked up in the innermost object only */
+    int local;         /* {{.name}}: looked up in the innermost object only */
     struct node *kids; /* body of a section */
     size_t nkids;
 };
@@ -177,8 +178,7 @@ static void node_set_name(struct node *nd, const char *s, size_t n)
 {
     nd->text = xstrndup(s, n);
     nd->len = n;
-    if (nd->kind == N_PARTIAL || nd->kind == N_MSG ||
-        (n == 1 && s[0] == '.'))
+    if (nd->kind == N_PARTIAL || nd->kind == N_MSG || (n == 1 && s[0] == '.'))
         return;
     if (s[0] == '.') {
         nd->local = 1;
@@ -373,39 +373,72 @@ static json_t *catalog_ja, *catalog_en;
 static int catalogs_ok;
 static pthread_once_t catalog_once = PTHREAD_ONCE_INIT;
 
-static json_t *catalog_load(const char *path)
+/* Adds the messages of one catalog file to cat; 0, or -1 when the file is
+** malformed or repeats a key another file of the language already has. */
+static int catalog_merge(json_t *cat, const struct embedded_file *f)
 {
-    const struct embedded_file *f = embed_find(path);
-    if (!f) {
-        log_error("catalog %s is missing", path);
-        return NULL;
-    }
     json_error_t err;
     json_t *j = json_loadb((const char *)f->data, f->len, 0, &err);
     if (!j || !json_is_object(j)) {
-        log_error("catalog %s:%d: %s", path, err.line,
+        log_error("catalog %s:%d: %s", f->path, err.line,
                   j ? "not an object" : err.text);
         json_decref(j);
-        return NULL;
+        return -1;
     }
+    int rc = 0;
     const char *k;
     json_t *v;
     json_object_foreach(j, k, v)
     {
         if (!json_is_string(v)) {
-            log_error("catalog %s: %s is not a string", path, k);
-            json_decref(j);
-            return NULL;
+            log_error("catalog %s: %s is not a string", f->path, k);
+            rc = -1;
+        } else if (json_object_get(cat, k)) {
+            log_error("catalog %s: %s is defined twice", f->path, k);
+            rc = -1;
+        } else {
+            json_object_set(cat, k, v);
         }
     }
-    return j;
+    json_decref(j);
+    return rc;
+}
+
+/* A language's catalog: messages/<lang>.json (the shared words) and every
+** module's messages/<module>.<lang>.json, so each module keeps its own
+** messages and merges stay easy. */
+static json_t *catalog_load(const char *lang)
+{
+    char main_path[64], suffix[16];
+    snprintf(main_path, sizeof main_path, "messages/%s.json", lang);
+    snprintf(suffix, sizeof suffix, ".%s.json", lang);
+    json_t *cat = json_object();
+    int found = 0, rc = 0;
+    for (size_t i = 0; i < embedded_count; i++) {
+        const struct embedded_file *f = &embedded_files[i];
+        size_t len = strlen(f->path), slen = strlen(suffix);
+        int module = str_starts(f->path, "messages/") && len > slen &&
+                     strcmp(f->path + len - slen, suffix) == 0;
+        if (!module && strcmp(f->path, main_path) != 0)
+            continue;
+        found |= !module;
+        if (catalog_merge(cat, f) != 0)
+            rc = -1;
+    }
+    if (!found) {
+        log_error("catalog %s is missing", main_path);
+        rc = -1;
+    }
+    if (rc != 0)
+        catalogs_ok = 0;
+    return cat;
 }
 
 static void catalogs_build(void)
 {
-    catalog_ja = catalog_load("messages/ja.json");
-    catalog_en = catalog_load("messages/en.json");
-    catalogs_ok = catalog_ja && catalog_en;
+    catalogs_ok = 1;
+    catalog_ja = catalog_load("ja");
+    catalog_en = catalog_load("en");
 }
 
 static const char *catalog_get(const json_t *cat, const char *key)
@@ -704,8 +737,8 @@ static int render_nodes(struct render *r, const struct node *v, size_t n)
     return 0;
 }
 
-static int render_tree(const char *name, const struct nodelist *t,
-                       json_t *ctx, const char *lang, struct buf *out)
+static int render_tree(const char *name, const struct nodelist *t, json_t *ctx,
+                       const char *lang, struct buf *out)
 {
     struct render rd;
     rd.out = out;

@@ -8,7 +8,8 @@
 **   {{^name}}..{{/name}}  inverted section
 **   {{> partial}}     includes templates/partial.html with the same context
 **   {{@key}}          message from the catalog of the request's language
-**                     (messages/ja.json, messages/en.json), escaped
+**                     (messages/ja.json, messages/en.json and each module's
+**                     messages/<module>.ja.json, .en.json), escaped
 **   {{.}}             the current item inside a section over scalars
 **   {{.name}}         name looked up in the innermost object context only,
 **                     never in outer ones (partials use it so that a key a
@@ -51,7 +52,9 @@ int tmpl_render_string(const char *src, json_t *ctx, const char *lang,
                        struct buf *out);
 
 /* The catalog message for key in lang ("ja" or "en"); falls back to ja,
-** then to the key itself.  Never NULL. */
+** then to the key itself.  Never NULL.  A language's catalog is
+** messages/<lang>.json merged with every messages/<module>.<lang>.json
+** (flat objects, key -> string; a key defined twice is an error). */
 const char *i18n_get(const char *lang, const char *key);
 
 /* Appends s to out with & < > " ' escaped. */

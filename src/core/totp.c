@@ -115,9 +115,8 @@ char *totp_secret_new(void)
 int totp_code(const unsigned char *key, size_t keylen, uint64_t step,
               int digits, char *out, size_t outlen)
 {
-    static const uint32_t pow10[] = {1,      10,      100,      1000,
-                                     10000,  100000,  1000000,  10000000,
-                                     100000000};
+    static const uint32_t pow10[] = {1,      10,      100,      1000,     10000,
+                                     100000, 1000000, 10000000, 100000000};
     if (digits < 6 || digits > 8 || outlen < (size_t)digits + 1)
         return -1;
     unsigned char msg[8];
@@ -271,8 +270,7 @@ int totp_recovery_generate(char codes[][TOTP_RECOVERY_CODE_SIZE],
     return 0;
 }
 
-int totp_recovery_verify(const char *const *hashes, size_t n,
-                         const char *code)
+int totp_recovery_verify(const char *const *hashes, size_t n, const char *code)
 {
     char norm[RECOVERY_CHARS + 1];
     if (!code || normalise_recovery(code, norm) != 0 || ensure_sodium() != 0)

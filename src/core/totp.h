@@ -73,8 +73,7 @@ int totp_recovery_generate(char codes[][TOTP_RECOVERY_CODE_SIZE],
                            char hashes[][TOTP_RECOVERY_HASH_SIZE], size_t n);
 /* Index of the hash that matches code (case, spaces and '-' ignored), or -1.
 ** NULL entries (codes already used) are skipped. */
-int totp_recovery_verify(const char *const *hashes, size_t n,
-                         const char *code);
+int totp_recovery_verify(const char *const *hashes, size_t n, const char *code);
 /* Like totp_recovery_verify, then frees the matching entry and sets it to
 ** NULL so that the code cannot be used twice.  The caller persists the
 ** removal (recovery_codes.used_at) before accepting the sign-in. */

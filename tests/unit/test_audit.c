@@ -101,9 +101,8 @@ static void append_n(int n)
     for (int i = 0; i < n; i++) {
         char id[32];
         snprintf(id, sizeof id, "%d", 1000 + i);
-        assert_int_equal(append_one(&who, "resident.view", "resident", id,
-                                    "ok", "閲覧"),
-                         0);
+        assert_int_equal(
+            append_one(&who, "resident.view", "resident", id, "ok", "閲覧"), 0);
     }
 }
 
@@ -185,10 +184,11 @@ static char *text_of(const char *sql, int64_t arg)
 static int utf8_ok(const unsigned char *s)
 {
     while (*s) {
-        int n = *s < 0x80 ? 1 : *s >= 0xc2 && *s <= 0xdf ? 2
-                            : (*s & 0xf0) == 0xe0         ? 3
-                            : *s >= 0xf0 && *s <= 0xf4    ? 4
-                                                          : 0;
+        int n = *s < 0x80                  ? 1
+                : *s >= 0xc2 && *s <= 0xdf ? 2
+                : (*s & 0xf0) == 0xe0      ? 3
+                : *s >= 0xf0 && *s <= 0xf4 ? 4
+                                           : 0;
         if (!n)
             return 0;
         for (int i = 1; i < n; i++)
@@ -236,6 +236,8 @@ static int setup_keys(void)
         fprintf(stderr, "keyring: %s\n", err);
         return -1;
     }
+    str_copy(g_app.cfg.mail_from, "cityos@example.jp",
+             sizeof g_app.cfg.mail_from);
     the_app = &g_app;
     return 0;
 }
@@ -280,16 +282,17 @@ static int setup_pg(void **state)
     const char *base = getenv("CITYOS_TEST_PG");
     char err[512];
     struct db *admin = NULL;
-    snprintf(g_pg_schema, sizeof g_pg_schema, "test_audit_%d",
-             (int)getpid());
+    snprintf(g_pg_schema, sizeof g_pg_schema, "test_audit_%d", (int)getpid());
     if (db_open(base, 1, &admin, err, sizeof err) != 0) {
         fprintf(stderr, "db_open %s: %s\n", base, err);
         return -1;
     }
     struct db_conn *c = db_acquire(admin);
     char sql[256];
-    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE; "
-             "CREATE SCHEMA %s", g_pg_schema, g_pg_schema);
+    snprintf(sql, sizeof sql,
+             "DROP SCHEMA IF EXISTS %s CASCADE; "
+             "CREATE SCHEMA %s",
+             g_pg_schema, g_pg_schema);
     int rc = c ? db_exec(c, sql) : DB_ERROR;
     if (rc != DB_OK)
         fprintf(stderr, "%s: %s\n", sql, c ? db_errmsg(c) : "no connection");
@@ -328,8 +331,7 @@ static void test_append_and_verify(void **state)
 {
     expect_intact(); /* the empty log at genesis */
     append_n(3);
-    assert_int_equal(append_one(NULL, "backup.run", NULL, NULL, "ok", NULL),
-                     0);
+    assert_int_equal(append_one(NULL, "backup.run", NULL, NULL, "ok", NULL), 0);
     struct actor anon = {.user_id = 0, .login = NULL, .ip = "2001:db8::1"};
     assert_int_equal(
         append_one(&anon, "auth.login", "user", "a|b", "denied", "a|b"), 0);
@@ -357,10 +359,8 @@ static void test_append_and_verify(void **state)
     assert_string_equal(prev, ZEROS);
     free(prev);
     for (int64_t seq = 2; seq <= 5; seq++) {
-        char *p = text_of("SELECT prev_hash FROM audit_log WHERE seq = ?",
-                          seq);
-        char *h = text_of("SELECT hash FROM audit_log WHERE seq = ?",
-                          seq - 1);
+        char *p = text_of("SELECT prev_hash FROM audit_log WHERE seq = ?", seq);
+        char *h = text_of("SELECT hash FROM audit_log WHERE seq = ?", seq - 1);
         assert_string_equal(p, h);
         free(p);
         free(h);
@@ -383,8 +383,7 @@ static void test_append_and_verify(void **state)
 static void test_append_outside_transaction(void **state)
 {
     struct db_conn *c = conn();
-    assert_int_equal(audit_append(c, NULL, "x.y", NULL, NULL, "ok", NULL),
-                     -1);
+    assert_int_equal(audit_append(c, NULL, "x.y", NULL, NULL, "ok", NULL), -1);
     db_release(c);
     assert_int_equal(query_int("SELECT COUNT(*) FROM audit_log", "", 0), 0);
     assert_int_equal(query_int("SELECT seq FROM audit_head", "", 0), 0);
@@ -449,9 +448,8 @@ static void test_tamper_with_rehash(void **state)
     char h[65];
     documented_hash(3, h);
     struct db_conn *c = conn();
-    assert_int_equal(db_run(c, "UPDATE audit_log SET hash = ? WHERE seq = 3",
-                            "s", h),
-                     1);
+    assert_int_equal(
+        db_run(c, "UPDATE audit_log SET hash = ? WHERE seq = 3", "s", h), 1);
     db_release(c);
     expect_failure(id_of_seq(4), "chain broken");
 }
@@ -557,9 +555,9 @@ static void test_bounds_and_utf8(void **state)
                         .role = "operator",
                         .ip = "198.51.100.7",
                         .ua = ua.data};
-    assert_int_equal(append_one(&who, "resident.search", "resident", "1",
-                                "ok", detail.data),
-                     0);
+    assert_int_equal(
+        append_one(&who, "resident.search", "resident", "1", "ok", detail.data),
+        0);
     char *s = text_of("SELECT user_agent FROM audit_log WHERE seq = ?", 1);
     assert_int_equal(strlen(s), 510); /* 170 characters, <= 512 bytes */
     assert_true(utf8_ok((const unsigned char *)s));
@@ -582,24 +580,27 @@ static void test_bounds_and_utf8(void **state)
 
 static void add_search_data(void)
 {
-    struct actor a = {.user_id = 1, .login = "suzuki", .role = "sysadmin",
-                      .ip = "192.0.2.1", .ua = "UA-1"};
-    struct actor b = {.user_id = 2, .login = "yamada", .role = "auditor",
-                      .ip = "192.0.2.2", .ua = "UA-2"};
+    struct actor a = {.user_id = 1,
+                      .login = "suzuki",
+                      .role = "sysadmin",
+                      .ip = "192.0.2.1",
+                      .ua = "UA-1"};
+    struct actor b = {.user_id = 2,
+                      .login = "yamada",
+                      .role = "auditor",
+                      .ip = "192.0.2.2",
+                      .ua = "UA-2"};
     assert_int_equal(append_one(&a, "user.create", "user", "10", "ok", NULL),
                      0);
-    assert_int_equal(append_one(&a, "user.update", "user", "10", "ok", "x"),
-                     0);
-    assert_int_equal(append_one(&b, "audit.search", NULL, NULL, "ok", NULL),
-                     0);
+    assert_int_equal(append_one(&a, "user.update", "user", "10", "ok", "x"), 0);
+    assert_int_equal(append_one(&b, "audit.search", NULL, NULL, "ok", NULL), 0);
     assert_int_equal(
         append_one(&b, "user_x.view", "resident", "5", "denied", NULL), 0);
-    assert_int_equal(append_one(&a, "userAx.view", "resident", "6", "ok",
-                                NULL),
+    assert_int_equal(append_one(&a, "userAx.view", "resident", "6", "ok", NULL),
                      0);
-    assert_int_equal(append_one(NULL, "auth.login", "user", "11", "failed",
-                                "bad password"),
-                     0);
+    assert_int_equal(
+        append_one(NULL, "auth.login", "user", "11", "failed", "bad password"),
+        0);
 }
 
 /* Runs a search and returns the number of rows (total in *total). */
@@ -631,26 +632,26 @@ static void test_search_filters(void **state)
     /* Newest first, with every field. */
     json_t *first = json_array_get(rows, 0);
     assert_int_equal(json_integer_value(json_object_get(first, "seq")), 6);
-    assert_string_equal(
-        json_string_value(json_object_get(first, "login")), "system");
+    assert_string_equal(json_string_value(json_object_get(first, "login")),
+                        "system");
     assert_true(json_is_null(json_object_get(first, "role")));
-    assert_string_equal(
-        json_string_value(json_object_get(first, "detail")), "bad password");
+    assert_string_equal(json_string_value(json_object_get(first, "detail")),
+                        "bad password");
     const char *time = json_string_value(json_object_get(first, "time"));
     assert_non_null(time);
     assert_int_equal(strlen(time), 19); /* "2026-11-22 13:05:00" */
     static const char *const keys[] = {
-        "id",     "seq",       "ts",          "time",      "login",
-        "role",   "action",    "target_type", "target_id", "result",
-        "ip",     "user_agent", "detail",
+        "id",   "seq",        "ts",          "time",      "login",
+        "role", "action",     "target_type", "target_id", "result",
+        "ip",   "user_agent", "detail",
     };
     for (size_t i = 0; i < ARRAY_LEN(keys); i++)
         assert_non_null(json_object_get(first, keys[i]));
     json_t *last = json_array_get(rows, 5);
     assert_string_equal(json_string_value(json_object_get(last, "ip")),
                         "192.0.2.1");
-    assert_string_equal(
-        json_string_value(json_object_get(last, "user_agent")), "UA-1");
+    assert_string_equal(json_string_value(json_object_get(last, "user_agent")),
+                        "UA-1");
     json_decref(rows);
 
     struct audit_query q = {.login = "yamada"};
@@ -662,9 +663,9 @@ static void test_search_filters(void **state)
     /* '_' is no wildcard: only user_x.view, not userAx.view. */
     struct audit_query under = {.action = "user_"};
     assert_int_equal(search(&under, &total, &rows), 1);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(rows, 0), "action")),
-                        "user_x.view");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(rows, 0), "action")),
+        "user_x.view");
     json_decref(rows);
     struct audit_query pct = {.action = "%"};
     assert_int_equal(search(&pct, &total, NULL), 0);
@@ -695,8 +696,7 @@ static void test_search_filters(void **state)
     assert_int_equal(search(&page, &total, &rows), 2);
     assert_int_equal(total, 6);
     assert_int_equal(
-        json_integer_value(json_object_get(json_array_get(rows, 0), "seq")),
-        4);
+        json_integer_value(json_object_get(json_array_get(rows, 0), "seq")), 4);
     json_decref(rows);
     struct audit_query huge = {.limit = 1000000, .offset = -5};
     assert_int_equal(search(&huge, &total, NULL), 6);
@@ -737,7 +737,7 @@ static void test_export_csv(void **state)
     db_release(c);
 }
 
-#define THREADS 4
+#define THREADS    4
 #define PER_THREAD 200
 
 static void *append_worker(void *arg)
@@ -845,8 +845,8 @@ static void queued_recipients(char *out, size_t outlen, int64_t *count)
     char *addr[16];
     int n = 0;
     while (db_step(s) == DB_ROW && n < 16) {
-        addr[n] = field_decrypt(g_app.keys, "mail_queue.to_addr",
-                                db_col_text(s, 0));
+        addr[n] =
+            field_decrypt(g_app.keys, "mail_queue.to_addr", db_col_text(s, 0));
         assert_non_null(addr[n]);
         n++;
     }
@@ -926,6 +926,12 @@ static void test_alert(void **state)
     queued_recipients(rcpt, sizeof rcpt, &n);
     assert_string_equal(rcpt,
                         "admin-a@example.jp,ops@example.jp,soc@example.jp");
+    char *enc = text_of("SELECT subject FROM mail_queue WHERE id > ?", 0);
+    char *subject = field_decrypt(g_app.keys, "mail_queue.subject", enc);
+    assert_non_null(subject);
+    assert_string_equal(subject, "[cityos] 警告: audit.write_failed");
+    free(subject);
+    free(enc);
 
     /* Within the interval: stored, but not mailed again. */
     audit_alert(g_db, "audit.write_failed", "again");

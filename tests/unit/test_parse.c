@@ -353,8 +353,7 @@ static void test_cookies_limits(void **state)
 
 #define CT "multipart/form-data; boundary=XyZ"
 
-static int mp(const char *ct, const char *body, size_t len,
-              struct mp_parts *p)
+static int mp(const char *ct, const char *body, size_t len, struct mp_parts *p)
 {
     memset(p, 0, sizeof(*p));
     /* a heap copy of exactly len bytes, so ASan sees any read past it */
@@ -383,22 +382,21 @@ static void assert_part(const struct mp_part *part, const char *data)
 static void test_mp_basic(void **state)
 {
     struct mp_parts p;
-    const char *body =
-        "--XyZ\r\n"
-        "Content-Disposition: form-data; name=\"title\"\r\n"
-        "\r\n"
-        "hello world\r\n"
-        "--XyZ\r\n"
-        "Content-Disposition: form-data; name=\"file\"; "
-        "filename=\"a.txt\"\r\n"
-        "Content-Type: text/plain\r\n"
-        "\r\n"
-        "line1\r\nline2\r\n\r\n"
-        "--XyZ\r\n"
-        "content-disposition: FORM-DATA; name=empty\r\n"
-        "\r\n"
-        "\r\n"
-        "--XyZ--\r\n";
+    const char *body = "--XyZ\r\n"
+                       "Content-Disposition: form-data; name=\"title\"\r\n"
+                       "\r\n"
+                       "hello world\r\n"
+                       "--XyZ\r\n"
+                       "Content-Disposition: form-data; name=\"file\"; "
+                       "filename=\"a.txt\"\r\n"
+                       "Content-Type: text/plain\r\n"
+                       "\r\n"
+                       "line1\r\nline2\r\n\r\n"
+                       "--XyZ\r\n"
+                       "content-disposition: FORM-DATA; name=empty\r\n"
+                       "\r\n"
+                       "\r\n"
+                       "--XyZ--\r\n";
     assert_int_equal(mps(CT, body, &p), PARSE_OK);
     assert_int_equal(p.n, 3);
     const struct mp_part *t = mp_find(&p, "title");
@@ -424,16 +422,14 @@ static void test_mp_boundary_forms(void **state)
                        "1\r\n--a b'c--";
     /* quoted boundary with a space, parameters in any order and case */
     assert_int_equal(
-        mps("Multipart/Form-Data; charset=utf-8; BOUNDARY=\"a b'c\"", body,
-            &p),
+        mps("Multipart/Form-Data; charset=utf-8; BOUNDARY=\"a b'c\"", body, &p),
         PARSE_OK);
     assert_part(mp_find(&p, "x"), "1");
     mp_parts_free(&p);
 
     const char *b2 = "--abc\r\nContent-Disposition: form-data; name=x\r\n\r\n"
                      "2\r\n--abc--\r\n";
-    assert_int_equal(mps("multipart/form-data;boundary=abc", b2, &p),
-                     PARSE_OK);
+    assert_int_equal(mps("multipart/form-data;boundary=abc", b2, &p), PARSE_OK);
     assert_part(mp_find(&p, "x"), "2");
     mp_parts_free(&p);
     assert_int_equal(mps("multipart/form-data ; boundary=abc ; x=y", b2, &p),
@@ -454,8 +450,7 @@ static void test_mp_boundary_forms(void **state)
                      PARSE_EMALFORMED);
     assert_int_equal(mps("multipart/mixed; boundary=abc", b2, &p),
                      PARSE_EMALFORMED);
-    assert_int_equal(mps("text/plain; boundary=abc", b2, &p),
-                     PARSE_EMALFORMED);
+    assert_int_equal(mps("text/plain; boundary=abc", b2, &p), PARSE_EMALFORMED);
     assert_int_equal(mps("", b2, &p), PARSE_EMALFORMED);
     memset(&p, 0, sizeof(p));
     assert_int_equal(parse_multipart(NULL, b2, strlen(b2), &p),
