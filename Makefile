@@ -54,7 +54,7 @@ asan: build/asan/cityos
 build/asan/cityos: $(ASAN_OBJ) build/asan/src/main.o
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 
-build/tests/%: tests/unit/%.c $(ASAN_OBJ)
+build/tests/%: tests/unit/%.c tests/unit/testlib.c $(ASAN_OBJ)
 	@mkdir -p build/tests
 	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $^ $(LDLIBS) -lcmocka
 

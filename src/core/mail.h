@@ -27,11 +27,21 @@ struct mail {
     size_t attach_len;
 };
 
-/* 0, or -1 for an invalid address or header (nothing queued). */
+/* Formats m (From: the_app->cfg.mail_from) and queues it, encrypted with
+** the_app->keys, inside the caller's transaction if one is open.  0, or
+** -1 for an invalid address or header or a database error (nothing
+** queued). */
 int mail_enqueue(struct db_conn *c, const struct mail *m);
-/* Sends what is due; returns the number sent, or -1. */
+/* Claims and sends due rows (at most 20 a call) over cfg.smtp_url;
+** returns the number sent, or -1 when the database fails.  Does nothing
+** while smtp_url is empty. */
 int mail_send_due(struct app *app);
-/* Builds the RFC 5322 message (exposed for tests).  Caller frees. */
+/* Builds the RFC 5322 message (exposed for tests): CRLF lines, 7-bit
+** ASCII, Date in Japan time.  from: cfg.mail_from ("addr" or
+** "Name <addr>"); msgid without angle brackets, NULL for a random one in
+** the sender's domain.  NULL when an address, header value, attachment or
+** the body is invalid (control characters, bad UTF-8, too long).  Caller
+** frees. */
 char *mail_format(const char *from, const struct mail *m, const char *msgid);
 /* 1 when addr is an acceptable single address (no CR/LF, one '@' ...). */
 int mail_address_valid(const char *addr);
@@ -47,7 +57,7 @@ void mail_job_register(void);
 
 /* Retry policy: a failed attempt is retried after 1, 5, 15, 60 minutes,
 ** then 2, 4, 8, 12 and 24 hours; after MAIL_MAX_ATTEMPTS the row becomes
-** 'failed' (kept, never deleted) and an error is logged. */
+** 'failed' (kept, never deleted), logged and raised as an alert. */
 #define MAIL_MAX_ATTEMPTS 10
 /* Seconds a claimed row stays reserved for the server sending it; after a
 ** crash another server takes the row over once this has passed. */
