@@ -94,6 +94,7 @@ struct audit_filter {
     char result[17];
     int64_t page;  /* 1-based */
     int64_t asof;  /* entries before this unix time only; 0 = now */
+    int64_t n0;    /* matches when the search began (paging), 0 = unknown */
     struct audit_query q; /* from/to converted; points into this struct */
     int nerr;
     struct {

@@ -126,6 +126,10 @@ int audit_filter_parse(const struct kvlist *params, struct audit_filter *f)
     int64_t asof;
     if (admin_parse_id(kv_get(params, "asof"), &asof) == 0)
         f->asof = asof;
+    int64_t n0;
+    if (f->asof && admin_parse_id(kv_get(params, "n"), &n0) == 0 &&
+        n0 <= 1000000000)
+        f->n0 = n0;
     f->q.from = from;
     f->q.to = to;
     if (f->asof && (!f->q.to || f->asof < f->q.to))
@@ -304,7 +308,10 @@ static void audit_bad_filter(struct req *rq, struct resp *rs,
     json_t *errors = json_array();
     json_object_set_new(ctx, "form", filter_form(rq, f, errors));
     json_object_set_new(ctx, "errors", errors);
-    audit_page(rq, rs, 400, ctx);
+    /* htmx swaps only 2xx answers by default; the form it sent must come
+    ** back with its errors shown, so it gets 200.  Without JavaScript the
+    ** browser gets the proper 400. */
+    audit_page(rq, rs, req_header(rq, "HX-Request") ? 200 : 400, ctx);
 }
 
 static int get_audit(struct req *rq, struct resp *rs)
@@ -314,19 +321,38 @@ static int get_audit(struct req *rq, struct resp *rs)
         audit_bad_filter(rq, rs, &f);
         return 0;
     }
-    /* Pages of one search show the log as it was when it began, so new
-    ** entries (this search's own among them) do not shift later pages. */
+    /* The pages of one search show the log as it was at its first page:
+    ** its links carry asof (entries before that second) and n (how many
+    ** matched then).  Entries appended since, this search's own record
+    ** among them, have the highest sequence numbers, so they are the
+    ** first rows of the newest-first order: skipping them keeps every
+    ** later page where it was. */
     if (!f.asof) {
-        f.asof = now_unix();
+        f.asof = now_unix() + 1;
         if (!f.q.to || f.asof < f.q.to)
             f.q.to = f.asof;
     }
     json_t *rows = NULL;
     int64_t total = 0;
+    if (f.n0 > 0) {
+        struct audit_query cq = f.q;
+        cq.limit = 1;
+        cq.offset = 0;
+        if (audit_search(rq->db, &cq, &rows, &total) != 0) {
+            resp_error(rq, rs, 500, NULL, NULL);
+            return 0;
+        }
+        json_decref(rows);
+        rows = NULL;
+        if (total > f.n0)
+            f.q.offset += (int)(total - f.n0);
+    }
     if (audit_search(rq->db, &f.q, &rows, &total) != 0) {
         resp_error(rq, rs, 500, NULL, NULL);
         return 0;
     }
+    if (f.n0 > 0 && total > f.n0)
+        total = f.n0;
     char *detail = filter_detail(&f, NULL, NULL, (int64_t)json_array_size(rows));
     int rc = admin_audit_read(rq, rs, "audit.search", "audit", "*", detail);
     free(detail);
@@ -343,7 +369,7 @@ static int get_audit(struct req *rq, struct resp *rs)
     json_decref(rows);
     json_object_set_new(ctx, "total", json_integer(total));
     char when[32];
-    time_format_jst(f.asof, when, sizeof when);
+    time_format_jst(f.asof - 1, when, sizeof when);
     const char *names[] = {"time"};
     const char *values[] = {when};
     char *asof = admin_msg(rq->lang, "audit.asof", names, values, 1);
@@ -354,8 +380,8 @@ static int get_audit(struct req *rq, struct resp *rs)
     buf_init(&q);
     buf_init(&b);
     audit_filter_query(&f, &q);
-    buf_printf(&b, "/admin/audit?%s%sasof=%lld", q.data ? q.data : "",
-               q.len ? "&" : "", (long long)f.asof);
+    buf_printf(&b, "/admin/audit?%s%sasof=%lld&n=%lld", q.data ? q.data : "",
+               q.len ? "&" : "", (long long)f.asof, (long long)total);
     json_object_set_new(ctx, "pagination",
                         admin_pagination(rq, b.data, f.page, AUDIT_PER_PAGE,
                                          total));

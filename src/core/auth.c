@@ -591,7 +591,8 @@ static int get_home(struct req *rq, struct resp *rs)
 
 static int get_healthz(struct req *rq, struct resp *rs)
 {
-    int up = rq->db && db_ping(rq->app->db) == 0;
+    int64_t one = 0;
+    int up = rq->db && db_query_int(rq->db, &one, "SELECT 1", "") == DB_ROW;
     json_t *o = json_object();
     json_object_set_new(o, "status", json_string(up ? "ok" : "unavailable"));
     json_object_set_new(o, "storage",

@@ -78,19 +78,6 @@ static const struct enc_column {
 
 /* ---- small helpers ---- */
 
-static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
-static int sodium_ok;
-
-static void sodium_start(void)
-{
-    sodium_ok = sodium_init() >= 0;
-}
-
-static int ensure_sodium(void)
-{
-    pthread_once(&sodium_once, sodium_start);
-    return sodium_ok ? 0 : -1;
-}
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -356,7 +343,7 @@ int keyring_load(const char *path, int create, struct keyring **out, char *err,
                  size_t errlen)
 {
     *out = NULL;
-    if (ensure_sodium() != 0) {
+    if (sodium_ready() != 0) {
         set_err(err, errlen, "libsodium cannot be initialised");
         return -1;
     }

@@ -305,28 +305,33 @@ static void bind_va(struct db_stmt *s, const char *types, va_list ap)
     }
 }
 
+static struct db_stmt *prepare_va(struct db_conn *c, const char *sql,
+                                  const char *types, va_list ap)
+{
+    struct db_stmt *s = db_prepare(c, sql);
+    if (s)
+        bind_va(s, types, ap);
+    return s;
+}
+
 struct db_stmt *db_queryf(struct db_conn *c, const char *sql,
                           const char *types, ...)
 {
-    struct db_stmt *s = db_prepare(c, sql);
-    if (!s)
-        return NULL;
     va_list ap;
     va_start(ap, types);
-    bind_va(s, types, ap);
+    struct db_stmt *s = prepare_va(c, sql, types, ap);
     va_end(ap);
     return s;
 }
 
 int64_t db_run(struct db_conn *c, const char *sql, const char *types, ...)
 {
-    struct db_stmt *s = db_prepare(c, sql);
-    if (!s)
-        return DB_ERROR;
     va_list ap;
     va_start(ap, types);
-    bind_va(s, types, ap);
+    struct db_stmt *s = prepare_va(c, sql, types, ap);
     va_end(ap);
+    if (!s)
+        return DB_ERROR;
     int rc = db_step(s);
     int64_t changed = rc < 0 ? rc : db_changes(s);
     db_finalize(s);
@@ -336,13 +341,12 @@ int64_t db_run(struct db_conn *c, const char *sql, const char *types, ...)
 int db_query_int(struct db_conn *c, int64_t *out, const char *sql,
                  const char *types, ...)
 {
-    struct db_stmt *s = db_prepare(c, sql);
-    if (!s)
-        return DB_ERROR;
     va_list ap;
     va_start(ap, types);
-    bind_va(s, types, ap);
+    struct db_stmt *s = prepare_va(c, sql, types, ap);
     va_end(ap);
+    if (!s)
+        return DB_ERROR;
     int rc = db_step(s);
     if (rc == DB_ROW)
         *out = db_col_int(s, 0);

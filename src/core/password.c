@@ -30,21 +30,6 @@
 _Static_assert(PASSWORD_HASH_SIZE == crypto_pwhash_STRBYTES,
                "PASSWORD_HASH_SIZE must match libsodium");
 
-/* ---- one-time initialisation ---- */
-
-static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
-static int sodium_ok;
-
-static void sodium_start(void)
-{
-    sodium_ok = sodium_init() >= 0;
-}
-
-static int ensure_sodium(void)
-{
-    pthread_once(&sodium_once, sodium_start);
-    return sodium_ok ? 0 : -1;
-}
 
 static pthread_once_t list_once = PTHREAD_ONCE_INIT;
 static char *list_text;   /* copy of the file, lines NUL-terminated */
@@ -443,7 +428,7 @@ const char *password_problem_code(enum password_problem p)
 
 int password_hash(const char *password, char out[PASSWORD_HASH_SIZE])
 {
-    if (ensure_sodium() != 0)
+    if (sodium_ready() != 0)
         return -1;
     if (crypto_pwhash_str_alg(out, password, strlen(password),
                               PASSWORD_OPSLIMIT, PASSWORD_MEMLIMIT,
@@ -456,7 +441,7 @@ int password_hash(const char *password, char out[PASSWORD_HASH_SIZE])
 
 int password_verify(const char *hash, const char *password)
 {
-    if (!hash || !password || ensure_sodium() != 0)
+    if (!hash || !password || sodium_ready() != 0)
         return -1;
     return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0 ? 0
                                                                            : -1;
@@ -480,7 +465,7 @@ void password_verify_dummy(const char *password)
 
 int password_needs_rehash(const char *hash)
 {
-    if (!hash || ensure_sodium() != 0)
+    if (!hash || sodium_ready() != 0)
         return 1;
     /* The argon2id variant of the call: it answers -1 for argon2i or any
     ** other format, which we want replaced too. */

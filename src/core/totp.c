@@ -32,19 +32,6 @@ static const char recovery_alphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";
 _Static_assert(TOTP_RECOVERY_HASH_SIZE == crypto_pwhash_STRBYTES,
                "TOTP_RECOVERY_HASH_SIZE must match libsodium");
 
-static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
-static int sodium_ok;
-
-static void sodium_start(void)
-{
-    sodium_ok = sodium_init() >= 0;
-}
-
-static int ensure_sodium(void)
-{
-    pthread_once(&sodium_once, sodium_start);
-    return sodium_ok ? 0 : -1;
-}
 
 /* ---- base32 ---- */
 
@@ -104,7 +91,7 @@ long base32_decode(const char *in, unsigned char *out, size_t outcap)
 char *totp_secret_new(void)
 {
     unsigned char key[TOTP_SECRET_BYTES];
-    if (ensure_sodium() != 0)
+    if (sodium_ready() != 0)
         return NULL;
     randombytes_buf(key, sizeof key);
     char *s = base32_encode(key, sizeof key);
@@ -248,7 +235,7 @@ static int normalise_recovery(const char *code, char out[RECOVERY_CHARS + 1])
 int totp_recovery_generate(char codes[][TOTP_RECOVERY_CODE_SIZE],
                            char hashes[][TOTP_RECOVERY_HASH_SIZE], size_t n)
 {
-    if (ensure_sodium() != 0)
+    if (sodium_ready() != 0)
         return -1;
     const uint32_t nalpha = (uint32_t)strlen(recovery_alphabet);
     for (size_t i = 0; i < n; i++) {
@@ -273,7 +260,7 @@ int totp_recovery_generate(char codes[][TOTP_RECOVERY_CODE_SIZE],
 int totp_recovery_verify(const char *const *hashes, size_t n, const char *code)
 {
     char norm[RECOVERY_CHARS + 1];
-    if (!code || normalise_recovery(code, norm) != 0 || ensure_sodium() != 0)
+    if (!code || normalise_recovery(code, norm) != 0 || sodium_ready() != 0)
         return -1;
     int found = -1;
     for (size_t i = 0; i < n && found < 0; i++) {

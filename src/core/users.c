@@ -142,6 +142,15 @@ static int fail(struct db_conn *c, int rc)
     return rc;
 }
 
+/* The result of an UPDATE or DELETE of exactly one account row: USERS_OK
+** to go on, otherwise the transaction is rolled back. */
+static int one_row(struct db_conn *c, int64_t changed)
+{
+    if (changed == 1)
+        return USERS_OK;
+    return fail(c, changed == 0 ? USERS_ENOTFOUND : USERS_EDB);
+}
+
 static int valid_input(const struct user_input *in)
 {
     size_t dn = strlen(in->display_name);
@@ -264,8 +273,9 @@ int users_update(struct db_conn *c, const struct actor *who, int64_t id,
                        in->department ? in->department : "", role_id,
                        now_unix(), id);
     free(email);
-    if (n != 1)
-        return fail(c, n == 0 ? USERS_ENOTFOUND : USERS_EDB);
+    int rc = one_row(c, n);
+    if (rc != USERS_OK)
+        return rc;
     /* A new role means new permissions: sign in again. */
     if (session_end_all(c, id) != 0)
         return fail(c, USERS_EDB);
@@ -320,8 +330,9 @@ int users_set_status(struct db_conn *c, const struct actor *who, int64_t id,
                        "UPDATE users SET status = ?, updated_at = ? "
                        "WHERE id = ?",
                        "sii", status, now_unix(), id);
-    if (n != 1)
-        return fail(c, n == 0 ? USERS_ENOTFOUND : USERS_EDB);
+    int rc = one_row(c, n);
+    if (rc != USERS_OK)
+        return rc;
     if (suspend && session_end_all(c, id) != 0)
         return fail(c, USERS_EDB);
     return finish(c, who, suspend ? "user.suspend" : "user.enable", id, NULL);
@@ -338,8 +349,9 @@ int users_delete(struct db_conn *c, const struct actor *who, int64_t id)
             0)
         return fail(c, USERS_EDB);
     int64_t n = db_run(c, "DELETE FROM users WHERE id = ?", "i", id);
-    if (n != 1)
-        return fail(c, n == 0 ? USERS_ENOTFOUND : USERS_EDB);
+    int rc = one_row(c, n);
+    if (rc != USERS_OK)
+        return rc;
     return finish(c, who, "user.delete", id, NULL);
 }
 
@@ -351,8 +363,9 @@ int users_unlock(struct db_conn *c, const struct actor *who, int64_t id)
                        "UPDATE users SET locked_at = NULL, failed_count = 0, "
                        "updated_at = ? WHERE id = ?",
                        "ii", now_unix(), id);
-    if (n != 1)
-        return fail(c, n == 0 ? USERS_ENOTFOUND : USERS_EDB);
+    int rc = one_row(c, n);
+    if (rc != USERS_OK)
+        return rc;
     return finish(c, who, "user.unlock", id, NULL);
 }
 
@@ -364,8 +377,9 @@ int users_reset_totp(struct db_conn *c, const struct actor *who, int64_t id)
                        "UPDATE users SET totp_secret = NULL, totp_enabled = 0, "
                        "totp_last_step = 0, updated_at = ? WHERE id = ?",
                        "ii", now_unix(), id);
-    if (n != 1)
-        return fail(c, n == 0 ? USERS_ENOTFOUND : USERS_EDB);
+    int rc = one_row(c, n);
+    if (rc != USERS_OK)
+        return rc;
     if (db_run(c, "DELETE FROM recovery_codes WHERE user_id = ?", "i", id) <
             0 ||
         session_end_all(c, id) != 0)

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,8 +224,23 @@ void time_format_iso(int64_t t, char *out, size_t outlen)
     strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
+static int sodium_ok;
+
+static void sodium_start(void)
+{
+    sodium_ok = sodium_init() >= 0;
+}
+
+int sodium_ready(void)
+{
+    pthread_once(&sodium_once, sodium_start);
+    return sodium_ok ? 0 : -1;
+}
+
 char *random_token(size_t nbytes)
 {
+    sodium_ready();
     unsigned char raw[64];
     if (nbytes > sizeof raw)
         nbytes = sizeof raw;

@@ -62,6 +62,10 @@ void time_format_jst(int64_t t, char *out, size_t outlen);
 /* ISO 8601 UTC: "2026-11-22T04:05:00Z". */
 void time_format_iso(int64_t t, char *out, size_t outlen);
 
+/* Initialises libsodium once (thread-safe); 0 when ready.  Every module
+** using libsodium calls it first. */
+int sodium_ready(void);
+
 /* Cryptographically random token: nbytes of entropy, base64url text. */
 char *random_token(size_t nbytes);
 
