@@ -22,6 +22,7 @@ OBJ      := $(patsubst %.c,build/obj/%.o,$(LIB_SRC)) build/obj/embedded.o
 ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(LIB_SRC)) build/asan/embedded.o
 
 .PHONY: all asan test-unit fuzz clean style style-check
+.SECONDARY: $(OBJ) $(ASAN_OBJ) $(FUZZ_OBJ)
 all: build/cityos
 
 build/embed: tools/embed.c

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "db.h"
 #include "embed.h"
 #include "http.h"
 #include "session.h"
@@ -160,6 +161,34 @@ static void add_flash(struct req *rq, json_t *ctx)
     json_object_set_new(ctx, "flash", f);
 }
 
+/* Administrators see unacknowledged alerts on every page (SEC-8: "an
+** alert when logs cannot be stored"). */
+static void add_alert_banner(struct req *rq, json_t *ctx)
+{
+    int64_t n = 0;
+    if (!rq->db || !req_can(rq, "alerts.read") ||
+        db_query_int(rq->db, &n,
+                     "SELECT COUNT(*) FROM alerts WHERE acknowledged_at IS "
+                     "NULL",
+                     "") != DB_ROW ||
+        n == 0)
+        return;
+    char text[256];
+    snprintf(text, sizeof text, "%s: %lld", i18n_get(rq->lang, "alerts.banner"),
+             (long long)n);
+    json_t *b = json_object();
+    json_object_set_new(b, "kind", json_string("error"));
+    json_object_set_new(b, "text", json_string(text));
+    json_object_set_new(b, "href", json_string("/admin/alerts"));
+    json_object_set_new(b, "link", json_string(i18n_get(rq->lang, "alerts.banner_link")));
+    json_t *list = json_object_get(ctx, "banners");
+    if (!list) {
+        list = json_array();
+        json_object_set_new(ctx, "banners", list);
+    }
+    json_array_append_new(list, b);
+}
+
 void resp_page(struct req *rq, struct resp *rs, int status, const char *tmpl,
                const char *title_key, json_t *ctx)
 {
@@ -174,6 +203,7 @@ void resp_page(struct req *rq, struct resp *rs, int status, const char *tmpl,
         json_object_set_new(ctx, "user", user_json(rq));
         if (strcmp(rq->sess->stage, "full") == 0)
             json_object_set_new(ctx, "nav", nav_for(rq));
+        add_alert_banner(rq, ctx);
     } else if (!json_object_get(ctx, "csrf")) {
         const char *pre = kv_get(&rq->cookies, "__Host-csrf");
         if (pre)
