@@ -22,7 +22,6 @@ OBJ      := $(patsubst %.c,build/obj/%.o,$(LIB_SRC)) build/obj/embedded.o
 ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(LIB_SRC)) build/asan/embedded.o
 
 .PHONY: all asan test-unit fuzz clean style style-check
-.SECONDARY: $(OBJ) $(ASAN_OBJ) $(FUZZ_OBJ)
 all: build/cityos
 
 build/embed: tools/embed.c
@@ -86,3 +85,7 @@ style-check:
 
 clean:
 	rm -rf build
+
+# Keep objects between links (make would otherwise delete them as
+# intermediate files and rebuild everything each time).
+.SECONDARY: $(OBJ) $(ASAN_OBJ) $(FUZZ_OBJ)

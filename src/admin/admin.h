@@ -87,14 +87,15 @@ int admin_date_jst(const char *s, int64_t *out);
 /* The search form of /admin/audit, /admin/audit/export and
 ** GET /api/v1/audit, as typed and as an audit_query. */
 struct audit_filter {
+    /* Bounds are in characters; the buffers hold 4 bytes for each. */
     char from[16], to[16]; /* YYYY-MM-DD, Japan time; to is inclusive */
-    char login[65];
-    char action[65]; /* prefix */
-    char target[130]; /* "type" or "type:id" */
+    char login[64 * 4 + 1];
+    char action[64 * 4 + 1];  /* prefix */
+    char target[129 * 4 + 1]; /* "type" or "type:id" */
     char result[17];
-    int64_t page;  /* 1-based */
-    int64_t asof;  /* entries before this unix time only; 0 = now */
-    int64_t n0;    /* matches when the search began (paging), 0 = unknown */
+    int64_t page; /* 1-based */
+    int64_t asof; /* entries before this unix time only; 0 = now */
+    int64_t n0;   /* matches when the search began (paging), 0 = unknown */
     struct audit_query q; /* from/to converted; points into this struct */
     int nerr;
     struct {
@@ -141,9 +142,9 @@ struct role_input {
 enum {
     ROLES_OK = 0,
     ROLES_ENOTFOUND = -1,
-    ROLES_EEXISTS = -2,    /* the name is taken */
-    ROLES_EINVAL = -3,     /* bad name, label or permission */
-    ROLES_EAUDIT = -5,     /* the audit log could not be written */
+    ROLES_EEXISTS = -2, /* the name is taken */
+    ROLES_EINVAL = -3,  /* bad name, label or permission */
+    ROLES_EAUDIT = -5,  /* the audit log could not be written */
     ROLES_EDB = -6,
     ROLES_ELASTADMIN = -7, /* would leave no active user with system.admin */
     ROLES_EINUSE = -8,     /* delete: the role still has members / built in */

@@ -20,10 +20,10 @@
 #include "core/parse.h"
 #include "core/tmpl.h"
 
-#define AUDIT_PER_PAGE 50
-#define AUDIT_API_MAX 200
+#define AUDIT_PER_PAGE  50
+#define AUDIT_API_MAX   200
 #define ALERTS_PER_PAGE 50
-#define JST_OFFSET (9 * 3600)
+#define JST_OFFSET      (9 * 3600)
 
 /* ---- the filter --------------------------------------------------------- */
 
@@ -113,11 +113,10 @@ int audit_filter_parse(const struct kvlist *params, struct audit_filter *f)
         filter_error(f, "login", "admin.err.too_long64");
     if (admin_text(kv_get(params, "action"), 64, f->action, sizeof f->action))
         filter_error(f, "action", "admin.err.too_long64");
-    if (admin_text(kv_get(params, "target"), 129, f->target,
-                   sizeof f->target))
+    if (admin_text(kv_get(params, "target"), 129, f->target, sizeof f->target))
         filter_error(f, "target", "admin.err.too_long129");
-    if (admin_text(kv_get(params, "result"), 16, f->result,
-                   sizeof f->result) != 0 ||
+    if (admin_text(kv_get(params, "result"), 16, f->result, sizeof f->result) !=
+            0 ||
         !result_valid(f->result)) {
         f->result[0] = 0;
         filter_error(f, "result", "admin.err.result");
@@ -145,8 +144,7 @@ int audit_filter_parse(const struct kvlist *params, struct audit_filter *f)
 
 void audit_filter_query(const struct audit_filter *f, struct buf *out)
 {
-    const char *names[] = {"from", "to", "login", "action", "target",
-                           "result"};
+    const char *names[] = {"from", "to", "login", "action", "target", "result"};
     const char *vals[] = {f->from,   f->to,     f->login,
                           f->action, f->target, f->result};
     int first = 1;
@@ -166,8 +164,7 @@ static char *filter_detail(const struct audit_filter *f, const char *extra_key,
                            const char *extra_val, int64_t rows)
 {
     json_t *o = json_object();
-    const char *names[] = {"from", "to", "login", "action", "target",
-                           "result"};
+    const char *names[] = {"from", "to", "login", "action", "target", "result"};
     const char *vals[] = {f->from,   f->to,     f->login,
                           f->action, f->target, f->result};
     for (size_t i = 0; i < ARRAY_LEN(names); i++)
@@ -188,13 +185,14 @@ static char *filter_detail(const struct audit_filter *f, const char *extra_key,
 static json_t *result_options(struct req *rq, const char *selected)
 {
     const char *values[] = {"", "ok", "denied", "failed"};
-    const char *keys[] = {"admin.any", "audit.result.ok",
-                          "audit.result.denied", "audit.result.failed"};
+    const char *keys[] = {"admin.any", "audit.result.ok", "audit.result.denied",
+                          "audit.result.failed"};
     json_t *a = json_array();
     for (size_t i = 0; i < ARRAY_LEN(values); i++) {
         json_t *o = json_object();
         json_object_set_new(o, "value", json_string(values[i]));
-        json_object_set_new(o, "label", json_string(i18n_get(rq->lang, keys[i])));
+        json_object_set_new(o, "label",
+                            json_string(i18n_get(rq->lang, keys[i])));
         if (strcmp(values[i], selected) == 0)
             json_object_set_new(o, "selected", json_true());
         json_array_append_new(a, o);
@@ -208,24 +206,24 @@ static json_t *filter_form(struct req *rq, const struct audit_filter *f,
     json_t *form = json_object();
     json_t *x = admin_field(rq, "from", "audit.from", f->from, 10, 0);
     json_object_set_new(x, "type", json_string("date"));
-    json_object_set_new(x, "hint", json_string(i18n_get(rq->lang,
-                                                        "audit.date_hint")));
+    json_object_set_new(x, "hint",
+                        json_string(i18n_get(rq->lang, "audit.date_hint")));
     json_object_set_new(form, "from", x);
     x = admin_field(rq, "to", "audit.to", f->to, 10, 0);
     json_object_set_new(x, "type", json_string("date"));
-    json_object_set_new(x, "hint", json_string(i18n_get(rq->lang,
-                                                        "audit.date_hint")));
+    json_object_set_new(x, "hint",
+                        json_string(i18n_get(rq->lang, "audit.date_hint")));
     json_object_set_new(form, "to", x);
     x = admin_field(rq, "login", "audit.login", f->login, 64, 0);
     json_object_set_new(x, "autocomplete", json_string("off"));
     json_object_set_new(form, "login", x);
     x = admin_field(rq, "action", "audit.action", f->action, 64, 0);
-    json_object_set_new(x, "hint", json_string(i18n_get(rq->lang,
-                                                        "audit.action_hint")));
+    json_object_set_new(x, "hint",
+                        json_string(i18n_get(rq->lang, "audit.action_hint")));
     json_object_set_new(form, "action", x);
     x = admin_field(rq, "target", "audit.target", f->target, 129, 0);
-    json_object_set_new(x, "hint", json_string(i18n_get(rq->lang,
-                                                        "audit.target_hint")));
+    json_object_set_new(x, "hint",
+                        json_string(i18n_get(rq->lang, "audit.target_hint")));
     json_object_set_new(form, "target", x);
     x = admin_field(rq, "result", "audit.result", "", 0, 0);
     json_object_set_new(x, "select", json_true());
@@ -292,8 +290,7 @@ static json_t *page_rows(struct req *rq, json_t *rows)
     return out;
 }
 
-static void audit_page(struct req *rq, struct resp *rs, int status,
-                       json_t *ctx)
+static void audit_page(struct req *rq, struct resp *rs, int status, json_t *ctx)
 {
     json_object_set_new(ctx, "can_export",
                         json_boolean(req_can(rq, "audit.export")));
@@ -353,7 +350,8 @@ static int get_audit(struct req *rq, struct resp *rs)
     }
     if (f.n0 > 0 && total > f.n0)
         total = f.n0;
-    char *detail = filter_detail(&f, NULL, NULL, (int64_t)json_array_size(rows));
+    char *detail =
+        filter_detail(&f, NULL, NULL, (int64_t)json_array_size(rows));
     int rc = admin_audit_read(rq, rs, "audit.search", "audit", "*", detail);
     free(detail);
     if (rc != 0) {
@@ -382,9 +380,9 @@ static int get_audit(struct req *rq, struct resp *rs)
     audit_filter_query(&f, &q);
     buf_printf(&b, "/admin/audit?%s%sasof=%lld&n=%lld", q.data ? q.data : "",
                q.len ? "&" : "", (long long)f.asof, (long long)total);
-    json_object_set_new(ctx, "pagination",
-                        admin_pagination(rq, b.data, f.page, AUDIT_PER_PAGE,
-                                         total));
+    json_object_set_new(
+        ctx, "pagination",
+        admin_pagination(rq, b.data, f.page, AUDIT_PER_PAGE, total));
     buf_reset(&b);
     buf_printf(&b, "/admin/audit/export?%s%sencoding=", q.data ? q.data : "",
                q.len ? "&" : "");
@@ -440,7 +438,8 @@ static int get_audit_export(struct req *rq, struct resp *rs)
     /* Windows-31J is the IANA name of CP932 (Shift_JIS with Microsoft's
     ** extensions), which is what the file really holds. */
     str_copy(rs->content_type,
-             cp932 ? "text/csv; charset=Windows-31J" : "text/csv; charset=utf-8",
+             cp932 ? "text/csv; charset=Windows-31J"
+                   : "text/csv; charset=utf-8",
              sizeof rs->content_type);
     char day[32], name[64], cd[128];
     time_format_jst(now_unix(), day, sizeof day); /* "2026-11-22 13:05:00" */
@@ -482,7 +481,8 @@ static int api_audit(struct req *rq, struct resp *rs)
         resp_error(rq, rs, 500, NULL, NULL);
         return 0;
     }
-    char *detail = filter_detail(&f, NULL, NULL, (int64_t)json_array_size(rows));
+    char *detail =
+        filter_detail(&f, NULL, NULL, (int64_t)json_array_size(rows));
     int rc = admin_audit_read(rq, rs, "audit.search", "audit", "*", detail);
     free(detail);
     if (rc != 0) {
@@ -529,7 +529,12 @@ static int get_alerts(struct req *rq, struct resp *rs)
         time_format_jst(db_col_int(st, 1), t, sizeof t);
         json_object_set_new(o, "time", json_string(t));
         const char *kind = db_col_text(st, 2);
+        char key[96];
+        snprintf(key, sizeof key, "alerts.kind.%s", kind ? kind : "");
+        const char *label = i18n_get(rq->lang, key);
         json_object_set_new(o, "kind", json_string(kind ? kind : ""));
+        if (strcmp(label, key) != 0)
+            json_object_set_new(o, "kind_label", json_string(label));
         const char *msg = db_col_text(st, 3);
         json_object_set_new(o, "message", json_string(msg ? msg : ""));
         if (!db_col_is_null(st, 5)) {
@@ -561,9 +566,9 @@ static int get_alerts(struct req *rq, struct resp *rs)
                         names, values, 1);
     json_object_set_new(ctx, "open_text", json_string(s));
     free(s);
-    json_object_set_new(ctx, "pagination",
-                        admin_pagination(rq, "/admin/alerts", page,
-                                         ALERTS_PER_PAGE, total));
+    json_object_set_new(
+        ctx, "pagination",
+        admin_pagination(rq, "/admin/alerts", page, ALERTS_PER_PAGE, total));
     resp_page(rq, rs, 200, "admin/alerts", "admin.alerts.title", ctx);
     return 0;
 }
@@ -592,8 +597,8 @@ static int post_alert_ack(struct req *rq, struct resp *rs)
     if (n == 0) { /* unknown, or acknowledged meanwhile by someone else */
         db_rollback(rq->db);
         int64_t exists = 0;
-        db_query_int(rq->db, &exists, "SELECT COUNT(*) FROM alerts WHERE id = ?",
-                     "i", id);
+        db_query_int(rq->db, &exists,
+                     "SELECT COUNT(*) FROM alerts WHERE id = ?", "i", id);
         if (!exists)
             resp_error(rq, rs, 404, NULL, NULL);
         else

@@ -24,16 +24,15 @@
 /* Services to come add their permissions here; a permission a role holds
 ** that is not in this list is kept untouched by the editor. */
 const struct perm_def admin_perms[] = {
-    {"users.read", "perm.group.accounts", "アカウントの閲覧",
-     "View accounts"},
-    {"users.write", "perm.group.accounts",
-     "アカウントの作成・変更・停止・削除", "Create, change, suspend and "
-                                        "delete accounts"},
+    {"users.read", "perm.group.accounts", "アカウントの閲覧", "View accounts"},
+    {"users.write", "perm.group.accounts", "アカウントの作成・変更・停止・削除",
+     "Create, change, suspend and delete accounts"},
     {"roles.write", "perm.group.accounts", "役割と権限の編集",
      "Edit roles and permissions"},
     {"system.admin", "perm.group.accounts", "システム管理者",
      "System administration"},
-    {"audit.read", "perm.group.audit", "監査ログの検索", "Search the audit log"},
+    {"audit.read", "perm.group.audit", "監査ログの検索",
+     "Search the audit log"},
     {"audit.export", "perm.group.audit", "監査ログの書き出し（CSV）",
      "Export the audit log (CSV)"},
     {"alerts.read", "perm.group.audit", "アラートの閲覧と確認",
@@ -51,13 +50,15 @@ const struct perm_def admin_perms[] = {
      "Run batch printing of notices"},
     {"print.schedule", "perm.group.print", "一括印刷の予定の管理",
      "Schedule batch printing"},
-    {"health.clinic", "perm.group.health", "同意を得た患者の記録の閲覧（医療機関）",
+    {"health.clinic", "perm.group.health",
+     "同意を得た患者の記録の閲覧（医療機関）",
      "Records of consenting patients (clinic)"},
     {"health.staff", "perm.group.health", "健康推進課の業務",
      "Health promotion staff work"},
     {"child.staff", "perm.group.child", "こども家庭課の業務",
      "Child and family staff work"},
-    {"itops.staff", "perm.group.itops", "情報政策課の運用業務（ヘルプデスク・台帳）",
+    {"itops.staff", "perm.group.itops",
+     "情報政策課の運用業務（ヘルプデスク・台帳）",
      "ICT operations (helpdesk, ledgers)"},
 };
 const size_t admin_nperms = ARRAY_LEN(admin_perms);
@@ -211,7 +212,8 @@ static int rollback_with(struct db_conn *c, int rc)
 
 static int insert_perm(struct db_conn *c, int64_t id, const char *p)
 {
-    return db_run(c, "INSERT INTO role_permissions (role_id, perm) VALUES (?, ?)",
+    return db_run(c,
+                  "INSERT INTO role_permissions (role_id, perm) VALUES (?, ?)",
                   "is", id, p) == 1
                ? 0
                : -1;
@@ -415,8 +417,8 @@ int roles_delete(struct db_conn *c, const struct actor *who, int64_t id)
 {
     if (db_begin(c) != DB_OK)
         return ROLES_EDB;
-    struct db_stmt *st = db_queryf(
-        c, "SELECT name, builtin FROM roles WHERE id = ?", "i", id);
+    struct db_stmt *st =
+        db_queryf(c, "SELECT name, builtin FROM roles WHERE id = ?", "i", id);
     if (!st)
         return rollback_with(c, ROLES_EDB);
     int rc = db_step(st);
@@ -491,9 +493,9 @@ static int get_roles(struct req *rq, struct resp *rs)
                  (long long)db_col_int(st, 0));
         json_object_set_new(o, "href", json_string(href));
         json_object_set_new(o, "name", text_json(db_col_text(st, 1)));
-        json_object_set_new(o, "label",
-                            text_json(lang_label(rq, db_col_text(st, 2),
-                                                 db_col_text(st, 3))));
+        json_object_set_new(
+            o, "label",
+            text_json(lang_label(rq, db_col_text(st, 2), db_col_text(st, 3))));
         json_object_set_new(o, "privileged",
                             json_boolean(db_col_int(st, 4) != 0));
         json_object_set_new(o, "builtin", json_boolean(db_col_int(st, 5) != 0));
@@ -642,8 +644,9 @@ static void role_page(struct req *rq, struct resp *rs, int status,
     json_t *errors = json_array();
     if (f->id == 0) {
         json_t *nf = admin_field(rq, "name", "admin.role.name", f->name, 32, 1);
-        json_object_set_new(nf, "hint", json_string(i18n_get(
-                                            rq->lang, "admin.role.name_hint")));
+        json_object_set_new(
+            nf, "hint",
+            json_string(i18n_get(rq->lang, "admin.role.name_hint")));
         json_object_set_new(nf, "autocomplete", json_string("off"));
         json_object_set_new(form, "name", nf);
     }
@@ -657,11 +660,12 @@ static void role_page(struct req *rq, struct resp *rs, int status,
     json_object_set_new(priv, "id", json_string("privileged"));
     json_object_set_new(priv, "name", json_string("privileged"));
     json_object_set_new(priv, "value", json_string("1"));
-    json_object_set_new(priv, "label", json_string(i18n_get(
-                                           rq->lang, "admin.role.privileged")));
-    json_object_set_new(priv, "hint",
-                        json_string(i18n_get(rq->lang,
-                                             "admin.role.privileged_hint")));
+    json_object_set_new(
+        priv, "label",
+        json_string(i18n_get(rq->lang, "admin.role.privileged")));
+    json_object_set_new(
+        priv, "hint",
+        json_string(i18n_get(rq->lang, "admin.role.privileged_hint")));
     if (f->privileged)
         json_object_set_new(priv, "checked", json_true());
     json_object_set_new(form, "privileged", priv);
@@ -686,9 +690,8 @@ static void role_page(struct req *rq, struct resp *rs, int status,
         json_object_set_new(cb, "id", json_string(id));
         json_object_set_new(cb, "name", json_string("perm"));
         json_object_set_new(cb, "value", json_string(d->name));
-        json_object_set_new(cb, "label",
-                            json_string(lang_label(rq, d->label_ja,
-                                                   d->label_en)));
+        json_object_set_new(
+            cb, "label", json_string(lang_label(rq, d->label_ja, d->label_en)));
         json_object_set_new(cb, "hint", json_string(d->name));
         if (form_has_perm(f, d->name))
             json_object_set_new(cb, "checked", json_true());
@@ -714,8 +717,7 @@ static void role_page(struct req *rq, struct resp *rs, int status,
     json_object_set_new(ctx, "action", json_string(action));
     if (f->id && !f->builtin) {
         char del[80];
-        snprintf(del, sizeof del, "/admin/roles/%lld/delete",
-                 (long long)f->id);
+        snprintf(del, sizeof del, "/admin/roles/%lld/delete", (long long)f->id);
         json_object_set_new(ctx, "delete_href", json_string(del));
     }
     if (error_key) {
@@ -764,8 +766,8 @@ static void role_result(struct req *rq, struct resp *rs, struct role_form *f,
     char loc[96];
     switch (rc) {
     case ROLES_OK:
-        snprintf(loc, sizeof loc, "/admin/roles/%lld?done=%s",
-                 (long long)f->id, done);
+        snprintf(loc, sizeof loc, "/admin/roles/%lld?done=%s", (long long)f->id,
+                 done);
         resp_redirect(rs, loc);
         return;
     case ROLES_EEXISTS:
@@ -854,21 +856,21 @@ static int get_role_delete(struct req *rq, struct resp *rs)
     json_t *ctx = json_object();
     const char *names[] = {"label", "name"};
     const char *values[] = {lang_label(rq, f.label_ja, f.label_en), f.name};
-    char *q = admin_msg(rq->lang, "admin.role_delete.question", names, values,
-                        2);
+    char *q =
+        admin_msg(rq->lang, "admin.role_delete.question", names, values, 2);
     json_object_set_new(ctx, "question", json_string(q));
     free(q);
-    json_object_set_new(ctx, "warning",
-                        json_string(i18n_get(rq->lang,
-                                             "admin.role_delete.warning")));
+    json_object_set_new(
+        ctx, "warning",
+        json_string(i18n_get(rq->lang, "admin.role_delete.warning")));
     char href[96];
     snprintf(href, sizeof href, "/admin/roles/%lld/delete", (long long)f.id);
     json_object_set_new(ctx, "action", json_string(href));
     snprintf(href, sizeof href, "/admin/roles/%lld", (long long)f.id);
     json_object_set_new(ctx, "cancel", json_string(href));
-    json_object_set_new(ctx, "button",
-                        json_string(i18n_get(rq->lang,
-                                             "admin.role_delete.button")));
+    json_object_set_new(
+        ctx, "button",
+        json_string(i18n_get(rq->lang, "admin.role_delete.button")));
     resp_page(rq, rs, 200, "admin/confirm", "admin.role_delete.title", ctx);
     return 0;
 }

@@ -23,15 +23,15 @@
 #include "core/tmpl.h"
 #include "core/users.h"
 
-#define USERS_PER_PAGE 20
+#define USERS_PER_PAGE   20
 #define API_MAX_PER_PAGE 100
 
 /* ---- the list filter ---------------------------------------------------- */
 
 struct user_filter {
-    char q[65];      /* part of the login or the display name */
-    char role[33];   /* role name */
-    char status[16]; /* active | suspended | locked | no_totp */
+    char q[64 * 4 + 1]; /* part of the login or the display name */
+    char role[33];      /* role name */
+    char status[16];    /* active | suspended | locked | no_totp */
     int64_t page;
     int64_t per_page;
     const char *err_field;
@@ -151,16 +151,16 @@ static void user_where(const struct user_filter *f, struct buf *sql,
 ** address (only the single view shows that). */
 struct user_row {
     int64_t id;
-    const char *login, *display_name, *department, *role, *label_ja,
-        *label_en, *status;
+    const char *login, *display_name, *department, *role, *label_ja, *label_en,
+        *status;
     int locked, totp, must_change, privileged;
     int64_t last_login_at, created_at;
 };
 
 #define USER_LIST_COLS                                                         \
-    "SELECT u.id, u.login, u.display_name, u.department, r.name, "            \
-    "r.label_ja, r.label_en, u.status, u.locked_at, u.totp_enabled, "         \
-    "u.must_change_password, u.last_login_at, u.created_at, r.privileged "    \
+    "SELECT u.id, u.login, u.display_name, u.department, r.name, "             \
+    "r.label_ja, r.label_en, u.status, u.locked_at, u.totp_enabled, "          \
+    "u.must_change_password, u.last_login_at, u.created_at, r.privileged "     \
     "FROM users u JOIN roles r ON r.id = u.role_id"
 
 static void row_from_stmt(struct db_stmt *st, struct user_row *r)
@@ -204,10 +204,9 @@ static json_t *row_api_json(struct req *rq, const struct user_row *r)
     json_object_set_new(o, "display_name", text_or_empty(r->display_name));
     json_object_set_new(o, "department", text_or_empty(r->department));
     json_object_set_new(o, "role", text_or_empty(r->role));
-    json_object_set_new(o, "role_label",
-                        text_or_empty(strcmp(rq->lang, "en") == 0
-                                          ? r->label_en
-                                          : r->label_ja));
+    json_object_set_new(
+        o, "role_label",
+        text_or_empty(strcmp(rq->lang, "en") == 0 ? r->label_en : r->label_ja));
     json_object_set_new(o, "privileged", json_boolean(r->privileged));
     json_object_set_new(o, "status", text_or_empty(r->status));
     json_object_set_new(o, "locked", json_boolean(r->locked));
@@ -234,9 +233,9 @@ static json_t *row_page_json(struct req *rq, const struct user_row *r)
     char href[64], when[32];
     snprintf(href, sizeof href, "/admin/users/%lld", (long long)r->id);
     json_object_set_new(o, "href", json_string(href));
-    json_object_set_new(o, "suspended",
-                        json_boolean(r->status &&
-                                     strcmp(r->status, "suspended") == 0));
+    json_object_set_new(
+        o, "suspended",
+        json_boolean(r->status && strcmp(r->status, "suspended") == 0));
     jst_or_dash(r->last_login_at, when, sizeof when);
     json_object_set_new(o, "last_login", json_string(when));
     return o;
@@ -255,8 +254,9 @@ static int user_list(struct req *rq, const struct user_filter *f, int for_api,
     user_where(f, &where, &like, args, &nargs);
     *items = NULL;
 
-    buf_printf(&sql, "SELECT COUNT(*) FROM users u JOIN roles r ON "
-                     "r.id = u.role_id%s",
+    buf_printf(&sql,
+               "SELECT COUNT(*) FROM users u JOIN roles r ON "
+               "r.id = u.role_id%s",
                where.data);
     struct db_stmt *st = db_prepare(rq->db, sql.data);
     if (!st)
@@ -270,8 +270,8 @@ static int user_list(struct req *rq, const struct user_filter *f, int for_api,
         goto out;
 
     buf_reset(&sql);
-    buf_printf(&sql, "%s%s ORDER BY u.login LIMIT ? OFFSET ?",
-               USER_LIST_COLS, where.data);
+    buf_printf(&sql, "%s%s ORDER BY u.login LIMIT ? OFFSET ?", USER_LIST_COLS,
+               where.data);
     st = db_prepare(rq->db, sql.data);
     if (!st)
         goto out;
@@ -326,9 +326,9 @@ static json_t *role_options(struct req *rq, const char *selected,
         const char *name = db_col_text(st, 0);
         o = json_object();
         json_object_set_new(o, "value", text_or_empty(name));
-        json_object_set_new(
-            o, "label",
-            text_or_empty(db_col_text(st, strcmp(rq->lang, "en") == 0 ? 2 : 1)));
+        json_object_set_new(o, "label",
+                            text_or_empty(db_col_text(
+                                st, strcmp(rq->lang, "en") == 0 ? 2 : 1)));
         if (selected && name && strcmp(name, selected) == 0)
             json_object_set_new(o, "selected", json_true());
         json_array_append_new(a, o);
@@ -340,8 +340,8 @@ static json_t *role_options(struct req *rq, const char *selected,
 static int role_exists(struct req *rq, const char *name)
 {
     int64_t id;
-    return db_query_int(rq->db, &id, "SELECT id FROM roles WHERE name = ?",
-                        "s", name) == DB_ROW;
+    return db_query_int(rq->db, &id, "SELECT id FROM roles WHERE name = ?", "s",
+                        name) == DB_ROW;
 }
 
 static json_t *select_field(struct req *rq, const char *name,
@@ -364,7 +364,8 @@ static json_t *status_options(struct req *rq, const char *selected)
     for (size_t i = 0; i < ARRAY_LEN(values); i++) {
         json_t *o = json_object();
         json_object_set_new(o, "value", json_string(values[i]));
-        json_object_set_new(o, "label", json_string(i18n_get(rq->lang, keys[i])));
+        json_object_set_new(o, "label",
+                            json_string(i18n_get(rq->lang, keys[i])));
         if (strcmp(values[i], selected) == 0)
             json_object_set_new(o, "selected", json_true());
         json_array_append_new(a, o);
@@ -393,7 +394,8 @@ static int get_users(struct req *rq, struct resp *rs)
         admin_field_error(rq, form, errors, f.err_field, f.err_key);
     json_object_set_new(ctx, "form", form);
     json_object_set_new(ctx, "errors", errors);
-    json_object_set_new(ctx, "can_write", json_boolean(req_can(rq, "users.write")));
+    json_object_set_new(ctx, "can_write",
+                        json_boolean(req_can(rq, "users.write")));
     if (bad) {
         resp_page(rq, rs, 400, "admin/users", "admin.users.title", ctx);
         return 0;
@@ -423,9 +425,9 @@ static int get_users(struct req *rq, struct resp *rs)
     user_filter_query(&f, &base);
     if (base.data[base.len - 1] == '?')
         base.data[--base.len] = 0;
-    json_object_set_new(ctx, "pagination",
-                        admin_pagination(rq, base.data, f.page, f.per_page,
-                                         total));
+    json_object_set_new(
+        ctx, "pagination",
+        admin_pagination(rq, base.data, f.page, f.per_page, total));
     buf_free(&base);
     resp_page(rq, rs, 200, "admin/users", "admin.users.title", ctx);
     return 0;
@@ -583,8 +585,7 @@ static int read_user_form(struct req *rq, struct user_form *uf, int creating)
         strpbrk(uf->display_name, "\r\n\t<>"))
         form_problem(rq, uf, "display_name", "admin.err.display_name");
     else if (!uf->display_name[0])
-        form_problem(rq, uf, "display_name",
-                     "admin.err.display_name_required");
+        form_problem(rq, uf, "display_name", "admin.err.display_name_required");
     if (admin_text(req_param(rq, "email"), 254, uf->email, sizeof uf->email) !=
             0 ||
         (uf->email[0] && !email_ok(uf->email)))
@@ -593,8 +594,7 @@ static int read_user_form(struct req *rq, struct user_form *uf, int creating)
                    sizeof uf->department) != 0 ||
         strpbrk(uf->department, "\r\n\t<>"))
         form_problem(rq, uf, "department", "admin.err.department");
-    if (admin_text(req_param(rq, "role"), 32, uf->role, sizeof uf->role) !=
-            0 ||
+    if (admin_text(req_param(rq, "role"), 32, uf->role, sizeof uf->role) != 0 ||
         !uf->role[0] || !role_name_ok(uf->role) || !role_exists(rq, uf->role))
         form_problem(rq, uf, "role", "admin.err.role");
     if (creating) {
@@ -620,8 +620,7 @@ static void form_errors(const struct user_form *uf, json_t *form,
                         json_t *errors)
 {
     for (int i = 0; i < uf->nerr; i++)
-        admin_field_error_text(form, errors, uf->err[i].field,
-                               uf->err[i].text);
+        admin_field_error_text(form, errors, uf->err[i].field, uf->err[i].text);
 }
 
 /* The edit form of an account, filled from uf (or from the record). */
@@ -635,16 +634,15 @@ static json_t *edit_form(struct req *rq, const struct user_form *uf)
     f = admin_field(rq, "email", "admin.user.email", uf->email, 254, 0);
     json_object_set_new(f, "type", json_string("email"));
     json_object_set_new(f, "autocomplete", json_string("off"));
-    json_object_set_new(f, "hint",
-                        json_string(i18n_get(rq->lang, "admin.user.email_hint")));
+    json_object_set_new(
+        f, "hint", json_string(i18n_get(rq->lang, "admin.user.email_hint")));
     json_object_set_new(form, "email", f);
     json_object_set_new(form, "department",
                         admin_field(rq, "department", "admin.user.department",
                                     uf->department, 100, 0));
     json_object_set_new(form, "role",
                         select_field(rq, "role", "admin.user.role",
-                                     role_options(rq, uf->role,
-                                                  "admin.choose"),
+                                     role_options(rq, uf->role, "admin.choose"),
                                      1));
     return form;
 }
@@ -652,11 +650,10 @@ static json_t *edit_form(struct req *rq, const struct user_form *uf)
 static json_t *create_form(struct req *rq, const struct user_form *uf)
 {
     json_t *form = edit_form(rq, uf);
-    json_t *f =
-        admin_field(rq, "login", "admin.user.login", uf->login, 32, 1);
+    json_t *f = admin_field(rq, "login", "admin.user.login", uf->login, 32, 1);
     json_object_set_new(f, "autocomplete", json_string("off"));
-    json_object_set_new(f, "hint",
-                        json_string(i18n_get(rq->lang, "admin.user.login_hint")));
+    json_object_set_new(
+        f, "hint", json_string(i18n_get(rq->lang, "admin.user.login_hint")));
     json_object_set_new(form, "login", f);
     f = admin_field(rq, "password", "admin.user.initial_password", "",
                     PASSWORD_MAX_BYTES, 0);
@@ -669,8 +666,8 @@ static json_t *create_form(struct req *rq, const struct user_form *uf)
     return form;
 }
 
-static void new_page(struct req *rq, struct resp *rs, int status,
-                     json_t *form, json_t *errors)
+static void new_page(struct req *rq, struct resp *rs, int status, json_t *form,
+                     json_t *errors)
 {
     json_t *ctx = json_object();
     json_object_set_new(ctx, "form", form);
@@ -696,12 +693,13 @@ static int get_user_new(struct req *rq, struct resp *rs)
 /* A password for someone else to change at first sign-in: 4 groups of 4
 ** characters from an alphabet without look-alikes (0/O, 1/l/I), about 93
 ** bits, checked against the policy like any other. */
-static void temp_password(const char *login, char out[24])
+static int temp_password(const char *login, char out[24])
 {
     static const char alphabet[] =
         "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    if (sodium_init() < 0)
-        abort(); /* no randomness: nothing safe to hand out */
+    out[0] = 0;
+    if (sodium_ready() != 0)
+        return -1; /* no randomness: nothing safe to hand out */
     do {
         size_t k = 0;
         for (int g = 0; g < 4; g++) {
@@ -712,6 +710,7 @@ static void temp_password(const char *login, char out[24])
         }
         out[k] = 0;
     } while (password_check(out, login) != PASSWORD_OK);
+    return 0;
 }
 
 /* Shows a password once (after creation or reset); never in a URL. */
@@ -742,8 +741,12 @@ static int post_user_new(struct req *rq, struct resp *rs)
         return 0;
     }
     int generated = !uf.password[0];
-    if (generated)
-        temp_password(uf.login, uf.password);
+    if (generated && temp_password(uf.login, uf.password) != 0) {
+        json_decref(form);
+        json_decref(errors);
+        resp_error(rq, rs, 500, NULL, NULL);
+        return 0;
+    }
     struct user_input in = {uf.login, uf.display_name, uf.email, uf.department,
                             uf.role};
     int64_t id = 0;
@@ -808,9 +811,9 @@ static json_t *user_page_json(struct req *rq, const struct user_rec *u)
 /* Shows one account with its edit form and actions.  form/errors: the
 ** posted form shown again (NULL: filled from the record); error_key: a
 ** message about a refused action.  The read is audited ("user.view"). */
-static void show_user(struct req *rq, struct resp *rs,
-                      const struct user_rec *u, int status, json_t *form,
-                      json_t *errors, const char *error_key)
+static void show_user(struct req *rq, struct resp *rs, const struct user_rec *u,
+                      int status, json_t *form, json_t *errors,
+                      const char *error_key)
 {
     char tid[24];
     target_id(u->id, tid, sizeof tid);
@@ -868,8 +871,7 @@ static int get_user(struct req *rq, struct resp *rs)
 static void redirect_done(struct resp *rs, int64_t id, const char *done)
 {
     char loc[96];
-    snprintf(loc, sizeof loc, "/admin/users/%lld?done=%s", (long long)id,
-             done);
+    snprintf(loc, sizeof loc, "/admin/users/%lld?done=%s", (long long)id, done);
     resp_redirect(rs, loc);
 }
 
@@ -996,7 +998,10 @@ static int post_password_reset(struct req *rq, struct resp *rs)
     if (load_user(rq, rs, &u) != 0 || refuse_self(rq, rs, &u))
         return 0;
     char pw[24];
-    temp_password(u.login, pw);
+    if (temp_password(u.login, pw) != 0) {
+        resp_error(rq, rs, 500, NULL, NULL);
+        return 0;
+    }
     int why = 0;
     int rc = users_set_password(rq->db, &rq->actor, u.id, pw, 1, NULL, &why);
     if (rc != USERS_OK)
@@ -1020,21 +1025,21 @@ static int get_delete(struct req *rq, struct resp *rs)
     json_t *ctx = json_object();
     const char *names[] = {"name", "login"};
     const char *values[] = {u.display_name, u.login};
-    char *q = admin_msg(rq->lang, "admin.user_delete.question", names, values,
-                        2);
+    char *q =
+        admin_msg(rq->lang, "admin.user_delete.question", names, values, 2);
     json_object_set_new(ctx, "question", json_string(q));
     free(q);
-    json_object_set_new(ctx, "warning",
-                        json_string(i18n_get(rq->lang,
-                                             "admin.user_delete.warning")));
+    json_object_set_new(
+        ctx, "warning",
+        json_string(i18n_get(rq->lang, "admin.user_delete.warning")));
     char href[96];
     snprintf(href, sizeof href, "/admin/users/%lld/delete", (long long)u.id);
     json_object_set_new(ctx, "action", json_string(href));
     snprintf(href, sizeof href, "/admin/users/%lld", (long long)u.id);
     json_object_set_new(ctx, "cancel", json_string(href));
-    json_object_set_new(ctx, "button",
-                        json_string(i18n_get(rq->lang,
-                                             "admin.user_delete.button")));
+    json_object_set_new(
+        ctx, "button",
+        json_string(i18n_get(rq->lang, "admin.user_delete.button")));
     resp_page(rq, rs, 200, "admin/confirm", "admin.user_delete.title", ctx);
     return 0;
 }

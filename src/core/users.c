@@ -255,6 +255,10 @@ int users_update(struct db_conn *c, const struct actor *who, int64_t id,
     int64_t role_id;
     if (role_id_of(c, in->role, &role_id) != 0)
         return fail(c, USERS_EINVAL);
+    int64_t old_role = 0;
+    if (db_query_int(c, &old_role, "SELECT role_id FROM users WHERE id = ?",
+                     "i", id) != DB_ROW)
+        return fail(c, USERS_ENOTFOUND);
     int64_t admin_perm = 0;
     db_query_int(c, &admin_perm,
                  "SELECT COUNT(*) FROM role_permissions WHERE role_id = ? "
@@ -277,7 +281,7 @@ int users_update(struct db_conn *c, const struct actor *who, int64_t id,
     if (rc != USERS_OK)
         return rc;
     /* A new role means new permissions: sign in again. */
-    if (session_end_all(c, id) != 0)
+    if (role_id != old_role && session_end_all(c, id) != 0)
         return fail(c, USERS_EDB);
     char detail[128];
     snprintf(detail, sizeof detail, "role=%s", in->role);

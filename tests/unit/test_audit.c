@@ -24,48 +24,18 @@
 #include "core/crypto.h"
 #include "core/db.h"
 #include "core/util.h"
+#include "testlib.h"
 
 #define ZEROS "0000000000000000000000000000000000000000000000000000000000000000"
 
-static struct db *g_db;
-static char g_url[1024];
-static char g_sqlite_path[256];
-static char g_pg_schema[64];
-static char g_key_path[256];
 static struct app g_app;
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static struct db_conn *conn(void)
-{
-    struct db_conn *c = db_acquire(g_db);
-    assert_non_null(c);
-    return c;
-}
-
-static void exec_ok(const char *sql)
-{
-    struct db_conn *c = conn();
-    if (db_exec(c, sql) != DB_OK)
-        fail_msg("%s: %s", sql, db_errmsg(c));
-    db_release(c);
-}
-
-static int64_t query_int(const char *sql, const char *types, int64_t arg)
-{
-    struct db_conn *c = conn();
-    int64_t v = -999;
-    int rc = types[0] ? db_query_int(c, &v, sql, types, arg)
-                      : db_query_int(c, &v, sql, "");
-    if (rc != DB_ROW)
-        fail_msg("%s: %d %s", sql, rc, db_errmsg(c));
-    db_release(c);
-    return v;
-}
-
 static int64_t id_of_seq(int64_t seq)
 {
-    return query_int("SELECT id FROM audit_log WHERE seq = ?", "i", seq);
+    return testlib_query_int("SELECT id FROM audit_log WHERE seq = ?", "i",
+                             seq);
 }
 
 /* Appends one entry in its own transaction, as a service would. */
@@ -73,7 +43,7 @@ static int append_one(const struct actor *who, const char *action,
                       const char *ttype, const char *tid, const char *result,
                       const char *detail)
 {
-    struct db_conn *c = conn();
+    struct db_conn *c = testlib_conn();
     int rc;
     while ((rc = db_begin(c)) == DB_BUSY)
         usleep(1000);
@@ -108,7 +78,7 @@ static void append_n(int n)
 
 static int64_t verify(char *why, size_t n)
 {
-    return audit_verify(g_db, why, n);
+    return audit_verify(g_app.db, why, n);
 }
 
 static void expect_failure(int64_t want_id, const char *want_why)
@@ -140,7 +110,7 @@ static void canon_field(struct buf *b, const char *s)
 
 static void documented_hash(int64_t seq, char out[65])
 {
-    struct db_conn *c = conn();
+    struct db_conn *c = testlib_conn();
     struct db_stmt *s = db_queryf(
         c,
         "SELECT seq, ts, user_id, login, role, action, target_type, "
@@ -169,15 +139,7 @@ static void documented_hash(int64_t seq, char out[65])
 
 static char *text_of(const char *sql, int64_t arg)
 {
-    struct db_conn *c = conn();
-    struct db_stmt *s = db_queryf(c, sql, "i", arg);
-    assert_non_null(s);
-    assert_int_equal(db_step(s), DB_ROW);
-    const char *t = db_col_text(s, 0);
-    char *r = t ? xstrdup(t) : NULL;
-    db_finalize(s);
-    db_release(c);
-    return r;
+    return testlib_query_text(sql, "i", arg);
 }
 
 /* 1 when s is well-formed UTF-8 (checked with a decoder of our own). */
@@ -203,125 +165,38 @@ static int utf8_ok(const unsigned char *s)
 
 static int reset(void **state)
 {
-    exec_ok("DELETE FROM audit_log");
-    exec_ok("UPDATE audit_head SET seq = 0, hash = '" ZEROS "' WHERE id = 1");
-    exec_ok("DELETE FROM alerts");
+    testlib_exec("DELETE FROM audit_log");
+    testlib_exec("UPDATE audit_head SET seq = 0, hash = '" ZEROS
+                 "' WHERE id = 1");
+    testlib_exec("DELETE FROM alerts");
     return 0;
 }
 
-static int open_db(const char *url)
+/* Eight connections: the concurrent tests below share them. */
+static int setup(const char *engine)
 {
-    char err[512];
-    str_copy(g_url, url, sizeof g_url);
-    if (db_open(url, 8, &g_db, err, sizeof err) != 0) {
-        fprintf(stderr, "db_open %s: %s\n", url, err);
+    const struct testlib_opts opts = {.pool = 8};
+    if (testlib_open_opts(engine, "audit", &opts, &g_app) != 0)
         return -1;
-    }
-    if (db_migrate(g_db, err, sizeof err) != 0) {
-        fprintf(stderr, "db_migrate: %s\n", err);
-        db_close(g_db);
-        g_db = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-static int setup_keys(void)
-{
-    char err[256];
-    snprintf(g_key_path, sizeof g_key_path, "/tmp/cityos-test-audit-%d.key",
-             (int)getpid());
-    unlink(g_key_path);
-    if (keyring_load(g_key_path, 1, &g_app.keys, err, sizeof err) != 0) {
-        fprintf(stderr, "keyring: %s\n", err);
-        return -1;
-    }
     str_copy(g_app.cfg.mail_from, "cityos@example.jp",
              sizeof g_app.cfg.mail_from);
-    the_app = &g_app;
     return 0;
 }
 
 static int setup_sqlite(void **state)
 {
-    snprintf(g_sqlite_path, sizeof g_sqlite_path,
-             "/tmp/cityos-test-audit-%d.db", (int)getpid());
-    unlink(g_sqlite_path);
-    char url[300];
-    snprintf(url, sizeof url, "sqlite:%s", g_sqlite_path);
-    if (setup_keys() != 0)
-        return -1;
-    return open_db(url);
-}
-
-static void remove_sqlite_files(void)
-{
-    char p[300];
-    unlink(g_sqlite_path);
-    snprintf(p, sizeof p, "%s-wal", g_sqlite_path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", g_sqlite_path);
-    unlink(p);
-}
-
-static int teardown_sqlite(void **state)
-{
-    db_close(g_db);
-    g_db = NULL;
-    remove_sqlite_files();
-    keyring_free(g_app.keys);
-    g_app.keys = NULL;
-    unlink(g_key_path);
-    the_app = NULL;
-    return 0;
+    return setup("sqlite");
 }
 
 /* A schema of our own, so other tests sharing the server are untouched. */
 static int setup_pg(void **state)
 {
-    const char *base = getenv("CITYOS_TEST_PG");
-    char err[512];
-    struct db *admin = NULL;
-    snprintf(g_pg_schema, sizeof g_pg_schema, "test_audit_%d", (int)getpid());
-    if (db_open(base, 1, &admin, err, sizeof err) != 0) {
-        fprintf(stderr, "db_open %s: %s\n", base, err);
-        return -1;
-    }
-    struct db_conn *c = db_acquire(admin);
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "DROP SCHEMA IF EXISTS %s CASCADE; "
-             "CREATE SCHEMA %s",
-             g_pg_schema, g_pg_schema);
-    int rc = c ? db_exec(c, sql) : DB_ERROR;
-    if (rc != DB_OK)
-        fprintf(stderr, "%s: %s\n", sql, c ? db_errmsg(c) : "no connection");
-    db_release(c);
-    db_close(admin);
-    if (rc != DB_OK)
-        return -1;
-    char url[1200];
-    snprintf(url, sizeof url, "%s%coptions=-csearch_path%%3D%s", base,
-             strchr(base, '?') ? '&' : '?', g_pg_schema);
-    if (setup_keys() != 0)
-        return -1;
-    return open_db(url);
+    return setup("pg");
 }
 
-static int teardown_pg(void **state)
+static int teardown(void **state)
 {
-    struct db_conn *c = db_acquire(g_db);
-    char sql[256];
-    snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE", g_pg_schema);
-    if (c && db_exec(c, sql) != DB_OK)
-        fprintf(stderr, "%s: %s\n", sql, db_errmsg(c));
-    db_release(c);
-    db_close(g_db);
-    g_db = NULL;
-    keyring_free(g_app.keys);
-    g_app.keys = NULL;
-    unlink(g_key_path);
-    the_app = NULL;
+    testlib_close(&g_app);
     return 0;
 }
 
@@ -337,19 +212,23 @@ static void test_append_and_verify(void **state)
         append_one(&anon, "auth.login", "user", "a|b", "denied", "a|b"), 0);
     expect_intact();
 
-    assert_int_equal(query_int("SELECT COUNT(*) FROM audit_log", "", 0), 5);
-    assert_int_equal(query_int("SELECT MIN(seq) FROM audit_log", "", 0), 1);
-    assert_int_equal(query_int("SELECT MAX(seq) FROM audit_log", "", 0), 5);
-    assert_int_equal(query_int("SELECT seq FROM audit_head", "", 0), 5);
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM audit_log", ""),
+                     5);
+    assert_int_equal(testlib_query_int("SELECT MIN(seq) FROM audit_log", ""),
+                     1);
+    assert_int_equal(testlib_query_int("SELECT MAX(seq) FROM audit_log", ""),
+                     5);
+    assert_int_equal(testlib_query_int("SELECT seq FROM audit_head", ""), 5);
 
     /* The system acts as "system", with no user; nobody signed in as "-". */
     char *login = text_of("SELECT login FROM audit_log WHERE seq = ?", 4);
     assert_string_equal(login, "system");
     free(login);
-    assert_int_equal(query_int("SELECT COUNT(*) FROM audit_log WHERE seq = ? "
-                               "AND user_id IS NULL AND role IS NULL",
-                               "i", 4),
-                     1);
+    assert_int_equal(
+        testlib_query_int("SELECT COUNT(*) FROM audit_log WHERE seq = ? "
+                          "AND user_id IS NULL AND role IS NULL",
+                          "i", (int64_t)4),
+        1);
     login = text_of("SELECT login FROM audit_log WHERE seq = ?", 5);
     assert_string_equal(login, "-");
     free(login);
@@ -382,24 +261,26 @@ static void test_append_and_verify(void **state)
 
 static void test_append_outside_transaction(void **state)
 {
-    struct db_conn *c = conn();
+    struct db_conn *c = testlib_conn();
     assert_int_equal(audit_append(c, NULL, "x.y", NULL, NULL, "ok", NULL), -1);
     db_release(c);
-    assert_int_equal(query_int("SELECT COUNT(*) FROM audit_log", "", 0), 0);
-    assert_int_equal(query_int("SELECT seq FROM audit_head", "", 0), 0);
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM audit_log", ""),
+                     0);
+    assert_int_equal(testlib_query_int("SELECT seq FROM audit_head", ""), 0);
 }
 
 /* Rolling back the caller's transaction takes the entry with it. */
 static void test_append_rolls_back(void **state)
 {
     append_n(2);
-    struct db_conn *c = conn();
+    struct db_conn *c = testlib_conn();
     assert_int_equal(db_begin(c), DB_OK);
     assert_int_equal(audit_append(c, NULL, "x.y", NULL, NULL, "ok", NULL), 0);
     assert_int_equal(db_rollback(c), DB_OK);
     db_release(c);
     append_n(1);
-    assert_int_equal(query_int("SELECT MAX(seq) FROM audit_log", "", 0), 3);
+    assert_int_equal(testlib_query_int("SELECT MAX(seq) FROM audit_log", ""),
+                     3);
     expect_intact();
 }
 
@@ -407,26 +288,26 @@ static void test_append_rolls_back(void **state)
 static void test_append_fails_without_table(void **state)
 {
     append_n(1);
-    exec_ok("ALTER TABLE audit_log RENAME TO audit_log_away");
+    testlib_exec("ALTER TABLE audit_log RENAME TO audit_log_away");
     struct actor who = {.user_id = 1, .login = "a"};
     int rc = append_one(&who, "resident.update", "resident", "1", "ok", NULL);
-    exec_ok("ALTER TABLE audit_log_away RENAME TO audit_log");
+    testlib_exec("ALTER TABLE audit_log_away RENAME TO audit_log");
     assert_int_equal(rc, -1);
-    assert_int_equal(query_int("SELECT seq FROM audit_head", "", 0), 1);
+    assert_int_equal(testlib_query_int("SELECT seq FROM audit_head", ""), 1);
     expect_intact();
 }
 
 static void test_tamper_field(void **state)
 {
     append_n(5);
-    exec_ok("UPDATE audit_log SET target_id = '9999' WHERE seq = 3");
+    testlib_exec("UPDATE audit_log SET target_id = '9999' WHERE seq = 3");
     expect_failure(id_of_seq(3), "hash mismatch");
 }
 
 static void test_tamper_time(void **state)
 {
     append_n(5);
-    exec_ok("UPDATE audit_log SET ts = ts - 86400 WHERE seq = 2");
+    testlib_exec("UPDATE audit_log SET ts = ts - 86400 WHERE seq = 2");
     expect_failure(id_of_seq(2), "hash mismatch");
 }
 
@@ -435,7 +316,7 @@ static void test_tamper_null_vs_empty(void **state)
     append_n(1);
     assert_int_equal(append_one(NULL, "x.y", NULL, NULL, "ok", NULL), 0);
     append_n(1);
-    exec_ok("UPDATE audit_log SET detail = '' WHERE seq = 2");
+    testlib_exec("UPDATE audit_log SET detail = '' WHERE seq = 2");
     expect_failure(id_of_seq(2), "hash mismatch");
 }
 
@@ -444,10 +325,10 @@ static void test_tamper_null_vs_empty(void **state)
 static void test_tamper_with_rehash(void **state)
 {
     append_n(5);
-    exec_ok("UPDATE audit_log SET result = 'denied' WHERE seq = 3");
+    testlib_exec("UPDATE audit_log SET result = 'denied' WHERE seq = 3");
     char h[65];
     documented_hash(3, h);
-    struct db_conn *c = conn();
+    struct db_conn *c = testlib_conn();
     assert_int_equal(
         db_run(c, "UPDATE audit_log SET hash = ? WHERE seq = 3", "s", h), 1);
     db_release(c);
@@ -458,7 +339,7 @@ static void test_delete_middle(void **state)
 {
     append_n(5);
     int64_t next_id = id_of_seq(4);
-    exec_ok("DELETE FROM audit_log WHERE seq = 3");
+    testlib_exec("DELETE FROM audit_log WHERE seq = 3");
     expect_failure(next_id, "sequence gap");
 }
 
@@ -466,21 +347,21 @@ static void test_delete_last(void **state)
 {
     append_n(5);
     int64_t id4 = id_of_seq(4);
-    exec_ok("DELETE FROM audit_log WHERE seq = 5");
+    testlib_exec("DELETE FROM audit_log WHERE seq = 5");
     expect_failure(id4, "head mismatch");
 }
 
 static void test_delete_all(void **state)
 {
     append_n(3);
-    exec_ok("DELETE FROM audit_log");
+    testlib_exec("DELETE FROM audit_log");
     expect_failure(1, "head mismatch");
 }
 
 static void test_head_moved(void **state)
 {
     append_n(3);
-    exec_ok("UPDATE audit_head SET seq = 2 WHERE id = 1");
+    testlib_exec("UPDATE audit_head SET seq = 2 WHERE id = 1");
     expect_failure(id_of_seq(3), "head mismatch");
 }
 
@@ -490,7 +371,7 @@ static void test_forged_at_end(void **state)
 {
     append_n(3);
     char *prev = text_of("SELECT hash FROM audit_log WHERE seq = ?", 3);
-    struct db_conn *c = conn();
+    struct db_conn *c = testlib_conn();
     assert_int_equal(
         db_run(c,
                "INSERT INTO audit_log (seq, ts, user_id, login, role, action, "
@@ -502,7 +383,7 @@ static void test_forged_at_end(void **state)
     db_release(c);
     char h[65];
     documented_hash(4, h);
-    c = conn();
+    c = testlib_conn();
     assert_int_equal(
         db_run(c, "UPDATE audit_log SET hash = ? WHERE seq = 4", "s", h), 1);
     db_release(c);
@@ -517,9 +398,9 @@ static void test_forged_at_end(void **state)
 static void test_forged_in_front(void **state)
 {
     append_n(3);
-    exec_ok("INSERT INTO audit_log (seq, ts, login, action, result, "
-            "prev_hash, hash) VALUES (0, 1, 'mallory', 'x', 'ok', '" ZEROS
-            "', 'bad')");
+    testlib_exec("INSERT INTO audit_log (seq, ts, login, action, result, "
+                 "prev_hash, hash) VALUES (0, 1, 'mallory', 'x', 'ok', '" ZEROS
+                 "', 'bad')");
     expect_failure(id_of_seq(0), "sequence gap");
 }
 
@@ -527,7 +408,7 @@ static void test_forged_bad_hash(void **state)
 {
     append_n(3);
     char *prev = text_of("SELECT hash FROM audit_log WHERE seq = ?", 3);
-    struct db_conn *c = conn();
+    struct db_conn *c = testlib_conn();
     assert_int_equal(
         db_run(c,
                "INSERT INTO audit_log (seq, ts, login, action, result, "
@@ -607,7 +488,7 @@ static void add_search_data(void)
 static size_t search(const struct audit_query *q, int64_t *total,
                      json_t **rows_out)
 {
-    struct db_conn *c = conn();
+    struct db_conn *c = testlib_conn();
     json_t *rows = NULL;
     assert_int_equal(audit_search(c, q, &rows, total), 0);
     db_release(c);
@@ -708,7 +589,7 @@ static void test_search_filters(void **state)
 static void test_export_csv(void **state)
 {
     add_search_data();
-    struct db_conn *c = conn();
+    struct db_conn *c = testlib_conn();
     struct buf out;
     buf_init(&out);
     struct audit_query q = {.login = "suzuki", .limit = 1};
@@ -748,7 +629,7 @@ static void *append_worker(void *arg)
              (unsigned long)(uintptr_t)pthread_self() % 1000);
     struct actor who = {.user_id = 1, .login = login, .role = "staff_ict"};
     for (int i = 0; i < PER_THREAD; i++) {
-        struct db_conn *c = db_acquire(g_db);
+        struct db_conn *c = db_acquire(g_app.db);
         if (!c) {
             (*failures)++;
             continue;
@@ -780,12 +661,14 @@ static void test_concurrent_appenders(void **state)
     assert_int_equal(failures, 0);
     expect_intact();
     int64_t n = THREADS * PER_THREAD;
-    assert_int_equal(query_int("SELECT COUNT(*) FROM audit_log", "", 0), n);
-    assert_int_equal(query_int("SELECT COUNT(DISTINCT seq) FROM audit_log "
-                               "WHERE seq BETWEEN 1 AND ?",
-                               "i", n),
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM audit_log", ""),
                      n);
-    assert_int_equal(query_int("SELECT seq FROM audit_head", "", 0), n);
+    assert_int_equal(
+        testlib_query_int("SELECT COUNT(DISTINCT seq) FROM audit_log "
+                          "WHERE seq BETWEEN 1 AND ?",
+                          "i", n),
+        n);
+    assert_int_equal(testlib_query_int("SELECT seq FROM audit_head", ""), n);
 }
 
 /* Verification reads one snapshot: appends during it are no false alarm. */
@@ -799,7 +682,7 @@ static void *verify_worker(void *arg)
     struct verify_run *r = arg;
     while (!__atomic_load_n(&r->done, __ATOMIC_SEQ_CST)) {
         char why[128];
-        if (audit_verify(g_db, why, sizeof why) != 0) {
+        if (audit_verify(g_app.db, why, sizeof why) != 0) {
             fprintf(stderr, "verify during appends: %s\n", why);
             __atomic_add_fetch(&r->bad, 1, __ATOMIC_SEQ_CST);
         }
@@ -824,7 +707,7 @@ static void add_user(int64_t id, const char *login, const char *email,
                      int64_t role, const char *status)
 {
     char *enc = email ? field_encrypt(g_app.keys, "users.email", email) : NULL;
-    struct db_conn *c = conn();
+    struct db_conn *c = testlib_conn();
     int64_t n = db_run(c,
                        "INSERT INTO users (id, login, display_name, email, "
                        "role_id, status, created_at, updated_at) VALUES "
@@ -839,7 +722,7 @@ static void add_user(int64_t id, const char *login, const char *email,
 /* Decrypted recipients of the queued mail, sorted, comma-separated. */
 static void queued_recipients(char *out, size_t outlen, int64_t *count)
 {
-    struct db_conn *c = conn();
+    struct db_conn *c = testlib_conn();
     struct db_stmt *s = db_queryf(c, "SELECT to_addr FROM mail_queue", "");
     assert_non_null(s);
     char *addr[16];
@@ -873,10 +756,10 @@ static void queued_recipients(char *out, size_t outlen, int64_t *count)
 ** whose role holds alerts.receive and to cfg.alert_mail. */
 static void test_alert(void **state)
 {
-    exec_ok("DELETE FROM mail_queue");
+    testlib_exec("DELETE FROM mail_queue");
     int64_t role =
-        query_int("SELECT COALESCE(MAX(id), 0) + 100 FROM roles", "", 0);
-    struct db_conn *c = conn();
+        testlib_query_int("SELECT COALESCE(MAX(id), 0) + 100 FROM roles", "");
+    struct db_conn *c = testlib_conn();
     assert_int_equal(db_run(c,
                             "INSERT INTO roles (id, name, label_ja, label_en) "
                             "VALUES (?, 'alert_test', 'テスト', 'Test')",
@@ -905,7 +788,7 @@ static void test_alert(void **state)
     ** not wait for it. */
     struct db *small = NULL;
     char err[256];
-    assert_int_equal(db_open(g_url, 1, &small, err, sizeof err), 0);
+    assert_int_equal(db_open(g_app.cfg.db, 1, &small, err, sizeof err), 0);
     struct db_conn *held = db_acquire(small);
     assert_non_null(held);
     assert_int_equal(db_begin(held), DB_OK);
@@ -914,10 +797,11 @@ static void test_alert(void **state)
     db_release(held);
     db_close(small);
 
-    assert_int_equal(query_int("SELECT COUNT(*) FROM alerts WHERE kind = "
-                               "'audit.write_failed'",
-                               "", 0),
-                     1);
+    assert_int_equal(
+        testlib_query_int("SELECT COUNT(*) FROM alerts WHERE kind = "
+                          "'audit.write_failed'",
+                          ""),
+        1);
     char *msg = text_of("SELECT message FROM alerts WHERE id > ?", 0);
     assert_string_equal(msg, "disk full\nsecond line");
     free(msg);
@@ -934,17 +818,19 @@ static void test_alert(void **state)
     free(enc);
 
     /* Within the interval: stored, but not mailed again. */
-    audit_alert(g_db, "audit.write_failed", "again");
-    assert_int_equal(query_int("SELECT COUNT(*) FROM alerts", "", 0), 2);
-    assert_int_equal(query_int("SELECT COUNT(*) FROM mail_queue", "", 0), 3);
+    audit_alert(g_app.db, "audit.write_failed", "again");
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM alerts", ""), 2);
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM mail_queue", ""),
+                     3);
     /* Another kind is mailed. */
-    audit_alert(g_db, "backup.failed", "no space");
-    assert_int_equal(query_int("SELECT COUNT(*) FROM mail_queue", "", 0), 6);
+    audit_alert(g_app.db, "backup.failed", "no space");
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM mail_queue", ""),
+                     6);
     /* No database at all: logged only, no crash. */
     audit_alert(NULL, "db.down", "database unreachable");
     g_app.cfg.alert_mail[0] = 0;
-    exec_ok("DELETE FROM mail_queue");
-    exec_ok("DELETE FROM users WHERE id >= 9001 AND id <= 9005");
+    testlib_exec("DELETE FROM mail_queue");
+    testlib_exec("DELETE FROM users WHERE id >= 9001 AND id <= 9005");
 }
 
 int main(void)
@@ -973,10 +859,9 @@ int main(void)
         cmocka_unit_test_setup(test_alert, reset),
     };
     int failed = cmocka_run_group_tests_name("audit (sqlite)", tests,
-                                             setup_sqlite, teardown_sqlite);
-    const char *pg = getenv("CITYOS_TEST_PG");
-    if (pg && *pg)
+                                             setup_sqlite, teardown);
+    if (testlib_have_pg())
         failed += cmocka_run_group_tests_name("audit (postgresql)", tests,
-                                              setup_pg, teardown_pg);
+                                              setup_pg, teardown);
     return failed ? 1 : 0;
 }

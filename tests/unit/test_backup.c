@@ -32,72 +32,14 @@
 #include "core/db.h"
 #include "core/jobs.h"
 #include "core/util.h"
+#include "testlib.h"
 
 static struct app g_app;
-static char g_root[256]; /* everything of this test lives here */
-static char g_dir[300];  /* backups */
-static char g_tmp[300];  /* TMPDIR, to see that nothing is left */
-static char g_key[300];
-static char g_url[1200];
-static char g_pg_db[64];
+static const char *g_root; /* everything of this test lives here */
+static char g_dir[300];    /* backups */
+static char g_tmp[300];    /* TMPDIR, to see that nothing is left */
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static void exec_ok(const char *sql)
-{
-    struct db_conn *c = db_acquire(g_app.db);
-    assert_non_null(c);
-    if (db_exec(c, sql) != DB_OK)
-        fail_msg("%s: %s", sql, db_errmsg(c));
-    db_release(c);
-}
-
-static int64_t query_int(const char *sql)
-{
-    struct db_conn *c = db_acquire(g_app.db);
-    assert_non_null(c);
-    int64_t v = -999;
-    if (db_query_int(c, &v, sql, "") != DB_ROW)
-        fail_msg("%s: %s", sql, db_errmsg(c));
-    db_release(c);
-    return v;
-}
-
-static char *query_text(const char *sql)
-{
-    struct db_conn *c = db_acquire(g_app.db);
-    assert_non_null(c);
-    struct db_stmt *s = db_queryf(c, sql, "");
-    assert_non_null(s);
-    assert_int_equal(db_step(s), DB_ROW);
-    char *r = xstrdup(db_col_text(s, 0) ? db_col_text(s, 0) : "(null)");
-    db_finalize(s);
-    db_release(c);
-    return r;
-}
-
-static void rm_rf(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL) {
-            if (str_eq(de->d_name, ".") || str_eq(de->d_name, ".."))
-                continue;
-            char p[1024];
-            snprintf(p, sizeof p, "%s/%s", path, de->d_name);
-            rm_rf(p);
-        }
-        if (d)
-            closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
 
 /* Names in dir (hidden ones too), sorted, comma-separated. */
 static char *listing(const char *dir)
@@ -124,12 +66,7 @@ static int count_backups(void)
 {
     if (access(g_dir, F_OK) != 0)
         return 0;
-    char *l = listing(g_dir);
-    int n = 0;
-    for (const char *p = l; (p = strstr(p, ".enc")) != NULL; p += 4)
-        n++;
-    free(l);
-    return n;
+    return testlib_count_files(g_dir, ".enc");
 }
 
 /* Nothing but finished backups in the backup dir, nothing in TMPDIR. */
@@ -169,10 +106,11 @@ static void copy_file(const char *from, const char *to, long truncate_at,
 
 static void create_probe(void)
 {
-    exec_ok("DROP TABLE IF EXISTS probe");
-    exec_ok("CREATE TABLE probe (k TEXT PRIMARY KEY, v TEXT NOT NULL)");
-    exec_ok("INSERT INTO probe VALUES ('name', 'Yamada Taro secret-7f3a')");
-    exec_ok("INSERT INTO probe VALUES ('city', '架空市')");
+    testlib_exec("DROP TABLE IF EXISTS probe");
+    testlib_exec("CREATE TABLE probe (k TEXT PRIMARY KEY, v TEXT NOT NULL)");
+    testlib_exec(
+        "INSERT INTO probe VALUES ('name', 'Yamada Taro secret-7f3a')");
+    testlib_exec("INSERT INTO probe VALUES ('city', '架空市')");
 }
 
 /* ---- tests ------------------------------------------------------------ */
@@ -210,25 +148,25 @@ static void test_round_trip(void **state)
         fail_msg("verify: %s", err);
 
     /* Changes after the backup ... */
-    exec_ok("UPDATE probe SET v = 'changed' WHERE k = 'name'");
-    exec_ok("DELETE FROM probe WHERE k = 'city'");
-    exec_ok("INSERT INTO probe VALUES ('later', 'x')");
-    exec_ok("CREATE TABLE later_table (x INTEGER)");
+    testlib_exec("UPDATE probe SET v = 'changed' WHERE k = 'name'");
+    testlib_exec("DELETE FROM probe WHERE k = 'city'");
+    testlib_exec("INSERT INTO probe VALUES ('later', 'x')");
+    testlib_exec("CREATE TABLE later_table (x INTEGER)");
 
     /* ... are undone by the restore, seen through the pool's open
     ** connections. */
     if (backup_restore(&g_app, out, err, sizeof err) != 0)
         fail_msg("restore: %s", err);
-    char *v = query_text("SELECT v FROM probe WHERE k = 'name'");
+    char *v = testlib_query_text("SELECT v FROM probe WHERE k = 'name'", "");
     assert_string_equal(v, "Yamada Taro secret-7f3a");
     free(v);
-    v = query_text("SELECT v FROM probe WHERE k = 'city'");
+    v = testlib_query_text("SELECT v FROM probe WHERE k = 'city'", "");
     assert_string_equal(v, "架空市");
     free(v);
-    assert_int_equal(query_int("SELECT COUNT(*) FROM probe"), 2);
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM probe", ""), 2);
     /* The database keeps working: writes after the restore. */
-    exec_ok("INSERT INTO probe VALUES ('after', 'y')");
-    assert_int_equal(query_int("SELECT COUNT(*) FROM probe"), 3);
+    testlib_exec("INSERT INTO probe VALUES ('after', 'y')");
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM probe", ""), 3);
     expect_no_leftovers();
 }
 
@@ -237,17 +175,20 @@ static void test_sqlite_restore_keeps_wal_and_schema(void **state)
     create_probe();
     char out[1024], err[512];
     backup_ok(out, sizeof out);
-    exec_ok("CREATE TABLE later_table (x INTEGER)");
+    testlib_exec("CREATE TABLE later_table (x INTEGER)");
     assert_int_equal(backup_restore(&g_app, out, err, sizeof err), 0);
-    char *mode = query_text("PRAGMA journal_mode");
+    char *mode = testlib_query_text("PRAGMA journal_mode", "");
     assert_string_equal(mode, "wal");
     free(mode);
     /* The table made after the backup is gone; the migrations are there. */
-    assert_int_equal(query_int("SELECT COUNT(*) FROM sqlite_master WHERE "
-                               "name = 'later_table'"),
-                     0);
-    assert_true(query_int("SELECT MAX(version) FROM schema_migrations") >= 3);
-    char *ok = query_text("PRAGMA integrity_check");
+    assert_int_equal(
+        testlib_query_int("SELECT COUNT(*) FROM sqlite_master WHERE "
+                          "name = 'later_table'",
+                          ""),
+        0);
+    assert_true(testlib_query_int("SELECT MAX(version) FROM schema_migrations",
+                                  "") >= 3);
+    char *ok = testlib_query_text("PRAGMA integrity_check", "");
     assert_string_equal(ok, "ok");
     free(ok);
 }
@@ -257,7 +198,7 @@ static void test_refuses_bad_files(void **state)
     create_probe();
     char out[1024], err[512];
     backup_ok(out, sizeof out);
-    exec_ok("UPDATE probe SET v = 'current' WHERE k = 'name'");
+    testlib_exec("UPDATE probe SET v = 'current' WHERE k = 'name'");
     size_t n;
     char *raw = file_read(out, 1 << 28, &n);
     assert_non_null(raw);
@@ -304,7 +245,7 @@ static void test_refuses_bad_files(void **state)
     keyring_free(k2);
 
     /* The database was never touched. */
-    char *v = query_text("SELECT v FROM probe WHERE k = 'name'");
+    char *v = testlib_query_text("SELECT v FROM probe WHERE k = 'name'", "");
     assert_string_equal(v, "current");
     free(v);
     expect_no_leftovers();
@@ -314,7 +255,7 @@ static void test_refuses_bad_files(void **state)
 
 static void test_prune(void **state)
 {
-    rm_rf(g_dir);
+    testlib_rm_rf(g_dir);
     assert_int_equal(mkdir(g_dir, 0700), 0);
     const char *names[] = {
         "cityos-20260101T020000Z.sqlite.enc",
@@ -351,12 +292,12 @@ static void test_prune(void **state)
     assert_null(strstr(l, "cityos-20260104T020000Z.sqlite.enc"));
     free(l);
     assert_int_equal(backup_prune("/nonexistent-dir", 3), -1);
-    rm_rf(g_dir);
+    testlib_rm_rf(g_dir);
 }
 
 static void test_run_prunes_to_keep(void **state)
 {
-    rm_rf(g_dir);
+    testlib_rm_rf(g_dir);
     g_app.cfg.backup_keep = 2;
     char out[3][1024];
     for (int i = 0; i < 3; i++)
@@ -428,8 +369,8 @@ static void *write_pairs(void *arg)
 
 static void test_consistent_while_writing(void **state)
 {
-    exec_ok("DROP TABLE IF EXISTS pairs");
-    exec_ok("CREATE TABLE pairs (n INTEGER NOT NULL)");
+    testlib_exec("DROP TABLE IF EXISTS pairs");
+    testlib_exec("CREATE TABLE pairs (n INTEGER NOT NULL)");
     struct writer w = {.db = g_app.db};
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, write_pairs, &w), 0);
@@ -440,18 +381,18 @@ static void test_consistent_while_writing(void **state)
     w.stop = 1;
     pthread_join(th, NULL);
     assert_int_equal(w.errors, 0);
-    int64_t before = query_int("SELECT COUNT(*) FROM pairs");
+    int64_t before = testlib_query_int("SELECT COUNT(*) FROM pairs", "");
     assert_true(before > 0);
     assert_int_equal(backup_restore(&g_app, out, err, sizeof err), 0);
-    int64_t restored = query_int("SELECT COUNT(*) FROM pairs");
+    int64_t restored = testlib_query_int("SELECT COUNT(*) FROM pairs", "");
     assert_int_equal(restored % 2, 0);
     assert_true(restored > 0 && restored <= before);
 }
 
 static void test_daily_job(void **state)
 {
-    rm_rf(g_dir);
-    exec_ok("DELETE FROM job_runs");
+    testlib_rm_rf(g_dir);
+    testlib_exec("DELETE FROM job_runs");
     jobs_clear();
     backup_job_register();
     str_copy(g_app.cfg.backup_dir, g_dir, sizeof g_app.cfg.backup_dir);
@@ -466,22 +407,25 @@ static void test_daily_job(void **state)
     assert_int_equal(count_backups(), 1);
     assert_int_equal(jobs_tick(&g_app, night + 60), 0);
     assert_int_equal(count_backups(), 1);
-    char *r = query_text("SELECT result FROM job_runs WHERE "
-                         "slot = 'backup:2026-11-22'");
+    char *r = testlib_query_text("SELECT result FROM job_runs WHERE "
+                                 "slot = 'backup:2026-11-22'",
+                                 "");
     assert_string_equal(r, "ok");
     free(r);
 
     /* A failing backup is recorded and raises an alert. */
     str_copy(g_app.cfg.backup_dir, "/proc/cityos-cannot-write",
              sizeof g_app.cfg.backup_dir);
-    exec_ok("DELETE FROM alerts");
+    testlib_exec("DELETE FROM alerts");
     assert_int_equal(jobs_tick(&g_app, night + 86400), -1);
-    r = query_text("SELECT result FROM job_runs WHERE "
-                   "slot = 'backup:2026-11-23'");
+    r = testlib_query_text("SELECT result FROM job_runs WHERE "
+                           "slot = 'backup:2026-11-23'",
+                           "");
     assert_string_equal(r, "error");
     free(r);
-    assert_int_equal(query_int("SELECT COUNT(*) FROM alerts WHERE "
-                               "kind = 'backup_failed'"),
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM alerts WHERE "
+                                       "kind = 'backup_failed'",
+                                       ""),
                      1);
     /* No backup directory configured: the job never runs. */
     g_app.cfg.backup_dir[0] = 0;
@@ -492,123 +436,41 @@ static void test_daily_job(void **state)
 
 /* ---- fixtures --------------------------------------------------------- */
 
-static int setup_files(void)
+/* Decrypted copies for verify/restore go to TMPDIR: watched.  On
+** PostgreSQL a database of our own: pg_restore --clean acts on a whole
+** database. */
+static int setup(const char *engine)
 {
-    snprintf(g_root, sizeof g_root, "/tmp/cityos-test-backup-%d",
-             (int)getpid());
-    rm_rf(g_root);
-    if (mkdir(g_root, 0700) != 0)
+    const struct testlib_opts opts = {.pool = 4, .pg_database = 1, .tmpdir = 1};
+    if (testlib_open_opts(engine, "backup", &opts, &g_app) != 0)
         return -1;
+    g_root = testlib_dir();
     snprintf(g_dir, sizeof g_dir, "%s/backups", g_root);
     snprintf(g_tmp, sizeof g_tmp, "%s/tmp", g_root);
-    snprintf(g_key, sizeof g_key, "%s/key", g_root);
-    if (mkdir(g_tmp, 0700) != 0)
-        return -1;
-    /* Decrypted copies for verify/restore go to TMPDIR: watch it. */
-    setenv("TMPDIR", g_tmp, 1);
-    char err[256];
-    if (keyring_load(g_key, 1, &g_app.keys, err, sizeof err) != 0) {
-        fprintf(stderr, "keyring: %s\n", err);
-        return -1;
-    }
     g_app.cfg.backup_keep = 7;
-    the_app = &g_app;
-    return 0;
-}
-
-static int open_main(void)
-{
-    char err[512];
-    if (db_open(g_url, 4, &g_app.db, err, sizeof err) != 0) {
-        fprintf(stderr, "db_open %s: %s\n", g_url, err);
-        return -1;
-    }
-    if (db_migrate(g_app.db, err, sizeof err) != 0) {
-        fprintf(stderr, "db_migrate: %s\n", err);
-        return -1;
-    }
     return 0;
 }
 
 static int setup_sqlite(void **state)
 {
-    if (setup_files() != 0)
-        return -1;
-    snprintf(g_url, sizeof g_url, "sqlite:%s/city.db", g_root);
-    return open_main();
+    return setup("sqlite");
 }
 
-static int teardown_all(void **state)
+static int setup_pg(void **state)
 {
-    db_close(g_app.db);
-    g_app.db = NULL;
-    keyring_free(g_app.keys);
-    g_app.keys = NULL;
-    the_app = NULL;
-    rm_rf(g_root);
+    return setup("pg");
+}
+
+static int teardown(void **state)
+{
+    testlib_close(&g_app);
     return 0;
 }
 
 static int reset(void **state)
 {
-    rm_rf(g_dir);
+    testlib_rm_rf(g_dir);
     return 0;
-}
-
-/* CITYOS_TEST_PG with its database name replaced by name. */
-static void pg_url_with_db(const char *name, char *out, size_t outlen)
-{
-    const char *base = getenv("CITYOS_TEST_PG");
-    const char *auth = strstr(base, "://");
-    assert_non_null(auth);
-    const char *slash = strchr(auth + 3, '/');
-    const char *query = strchr(auth + 3, '?');
-    if (!slash || (query && slash > query))
-        slash = query ? query : base + strlen(base);
-    snprintf(out, outlen, "%.*s/%s%s", (int)(slash - base), base, name,
-             query ? query : "");
-}
-
-static int pg_admin_exec(const char *sql)
-{
-    char err[512];
-    struct db *admin = NULL;
-    if (db_open(getenv("CITYOS_TEST_PG"), 1, &admin, err, sizeof err) != 0) {
-        fprintf(stderr, "db_open: %s\n", err);
-        return -1;
-    }
-    struct db_conn *c = db_acquire(admin);
-    int rc = c ? db_exec(c, sql) : DB_ERROR;
-    if (rc != DB_OK)
-        fprintf(stderr, "%s: %s\n", sql, c ? db_errmsg(c) : "no connection");
-    db_release(c);
-    db_close(admin);
-    return rc == DB_OK ? 0 : -1;
-}
-
-/* A database of our own: pg_restore --clean acts on a whole database. */
-static int setup_pg(void **state)
-{
-    if (setup_files() != 0)
-        return -1;
-    snprintf(g_pg_db, sizeof g_pg_db, "test_backup_%d", (int)getpid());
-    char sql[200];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", g_pg_db);
-    if (pg_admin_exec(sql) != 0)
-        return -1;
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", g_pg_db);
-    if (pg_admin_exec(sql) != 0)
-        return -1;
-    pg_url_with_db(g_pg_db, g_url, sizeof g_url);
-    return open_main();
-}
-
-static int teardown_pg(void **state)
-{
-    teardown_all(state);
-    char sql[200];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", g_pg_db);
-    return pg_admin_exec(sql);
 }
 
 int main(void)
@@ -630,10 +492,9 @@ int main(void)
         cmocka_unit_test_setup(test_daily_job, reset),
     };
     int failed = cmocka_run_group_tests_name("backup (sqlite)", sqlite_tests,
-                                             setup_sqlite, teardown_all);
-    const char *pg = getenv("CITYOS_TEST_PG");
-    if (pg && *pg)
+                                             setup_sqlite, teardown);
+    if (testlib_have_pg())
         failed += cmocka_run_group_tests_name("backup (postgresql)", pg_tests,
-                                              setup_pg, teardown_pg);
+                                              setup_pg, teardown);
     return failed ? 1 : 0;
 }

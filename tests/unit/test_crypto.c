@@ -9,7 +9,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 
 #include "core/crypto.h"
 #include "core/db.h"
+#include "testlib.h"
 
 struct fixture {
     char dir[64];
@@ -27,8 +27,7 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/cityos-crypto-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (testlib_mkdtemp("crypto", f->dir, sizeof f->dir) != 0)
         return -1;
     snprintf(f->keys, sizeof f->keys, "%s/keys", f->dir);
     *state = f;
@@ -38,18 +37,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    DIR *d = opendir(f->dir);
-    struct dirent *e;
-    char path[512];
-    while (d && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "%s/%s", f->dir, e->d_name);
-        unlink(path);
-    }
-    if (d)
-        closedir(d);
-    rmdir(f->dir);
+    testlib_rm_rf(f->dir);
     free(f);
     return 0;
 }
@@ -587,43 +575,18 @@ static void test_registry_matches_schema(void **state)
 
 /* Runs against PostgreSQL when CITYOS_TEST_PG names a server (scripts/test
 ** sets it), in a schema of our own so other tests are untouched. */
-static int pg_admin(const char *base, const char *sql)
-{
-    char err[512];
-    struct db *admin = NULL;
-    if (db_open(base, 1, &admin, err, sizeof err) != 0) {
-        fprintf(stderr, "db_open: %s\n", err);
-        return -1;
-    }
-    struct db_conn *c = db_acquire(admin);
-    int rc = c ? db_exec(c, sql) : DB_ERROR;
-    if (rc != DB_OK)
-        fprintf(stderr, "%s: %s\n", sql, c ? db_errmsg(c) : "no connection");
-    db_release(c);
-    db_close(admin);
-    return rc == DB_OK ? 0 : -1;
-}
-
 static void test_reencrypt_pg(void **state)
 {
     struct fixture *f = *state;
-    const char *base = getenv("CITYOS_TEST_PG");
-    if (!base || !base[0]) {
+    if (!testlib_have_pg()) {
         fprintf(stderr, "test_reencrypt_pg: CITYOS_TEST_PG not set; "
                         "skipped\n");
         skip();
     }
-    char schema[64], sql[256], url[1024];
-    snprintf(schema, sizeof schema, "test_crypto_%d", (int)getpid());
-    snprintf(sql, sizeof sql,
-             "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", schema,
-             schema);
-    assert_int_equal(pg_admin(base, sql), 0);
-    snprintf(url, sizeof url, "%s%coptions=-csearch_path%%3D%s", base,
-             strchr(base, '?') ? '&' : '?', schema);
+    char url[1024];
+    assert_int_equal(testlib_pg_create("crypto", 0, url, sizeof url), 0);
     reencrypt_on(f, url);
-    snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE", schema);
-    assert_int_equal(pg_admin(base, sql), 0);
+    assert_int_equal(testlib_pg_drop(), 0);
 }
 
 int main(void)

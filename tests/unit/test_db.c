@@ -40,13 +40,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static struct db_conn *conn(void)
-{
-    struct db_conn *c = db_acquire(app.db);
-    assert_non_null(c);
-    return c;
-}
-
 static void test_open_errors(void **state)
 {
     struct db *db = NULL;
@@ -55,8 +48,7 @@ static void test_open_errors(void **state)
     assert_non_null(strstr(err, "unknown database URL"));
     assert_int_equal(db_open("sqlite:", 1, &db, err, sizeof err), -1);
     assert_int_equal(
-        db_open("sqlite:/nonexistent-dir/x/y.db", 1, &db, err, sizeof err),
-        -1);
+        db_open("sqlite:/nonexistent-dir/x/y.db", 1, &db, err, sizeof err), -1);
 }
 
 static void test_migrate_twice(void **state)
@@ -70,7 +62,7 @@ static void test_migrate_twice(void **state)
 
 static void test_bound_values(void **state)
 {
-    struct db_conn *c = conn();
+    struct db_conn *c = testlib_conn();
     assert_int_equal(db_exec(c, "CREATE TABLE t_bind (id BIGINT PRIMARY KEY,"
                                 " s TEXT, note TEXT)"),
                      DB_OK);
@@ -80,9 +72,8 @@ static void test_bound_values(void **state)
                             "VALUES (?, ?, 'a ''?'' mark')",
                             "is", (int64_t)1, evil),
                      1);
-    struct db_stmt *st =
-        db_queryf(c, "SELECT s, note FROM t_bind WHERE id = ?", "i",
-                  (int64_t)1);
+    struct db_stmt *st = db_queryf(c, "SELECT s, note FROM t_bind WHERE id = ?",
+                                   "i", (int64_t)1);
     assert_non_null(st);
     assert_int_equal(db_step(st), DB_ROW);
     assert_string_equal(db_col_text(st, 0), evil);
@@ -95,15 +86,14 @@ static void test_bound_values(void **state)
 
 static void test_constraint_and_rollback(void **state)
 {
-    struct db_conn *c = conn();
+    struct db_conn *c = testlib_conn();
     assert_int_equal(
         db_exec(c, "CREATE TABLE t_u (k TEXT PRIMARY KEY, v BIGINT)"), DB_OK);
-    assert_int_equal(db_run(c, "INSERT INTO t_u VALUES (?, ?)", "si", "a",
-                            (int64_t)1),
-                     1);
-    assert_int_equal(db_run(c, "INSERT INTO t_u VALUES (?, ?)", "si", "a",
-                            (int64_t)2),
-                     DB_CONSTRAINT);
+    assert_int_equal(
+        db_run(c, "INSERT INTO t_u VALUES (?, ?)", "si", "a", (int64_t)1), 1);
+    assert_int_equal(
+        db_run(c, "INSERT INTO t_u VALUES (?, ?)", "si", "a", (int64_t)2),
+        DB_CONSTRAINT);
     assert_int_equal(db_begin(c), DB_OK);
     assert_true(db_in_transaction(c));
     assert_int_equal(db_run(c, "UPDATE t_u SET v = 9 WHERE k = ?", "s", "a"),
@@ -111,29 +101,27 @@ static void test_constraint_and_rollback(void **state)
     assert_int_equal(db_rollback(c), DB_OK);
     int64_t v = 0;
     assert_int_equal(
-        db_query_int(c, &v, "SELECT v FROM t_u WHERE k = ?", "s", "a"),
-        DB_ROW);
+        db_query_int(c, &v, "SELECT v FROM t_u WHERE k = ?", "s", "a"), DB_ROW);
     assert_int_equal(v, 1);
     /* Released inside a transaction: the pool rolls it back. */
     assert_int_equal(db_begin(c), DB_OK);
     db_run(c, "UPDATE t_u SET v = 7 WHERE k = ?", "s", "a");
     db_release(c);
-    c = conn();
+    c = testlib_conn();
     assert_false(db_in_transaction(c));
     assert_int_equal(
-        db_query_int(c, &v, "SELECT v FROM t_u WHERE k = ?", "s", "a"),
-        DB_ROW);
+        db_query_int(c, &v, "SELECT v FROM t_u WHERE k = ?", "s", "a"), DB_ROW);
     assert_int_equal(v, 1);
-    assert_int_equal(db_query_int(c, &v, "SELECT v FROM t_u WHERE k = ?", "s",
-                                  "nobody"),
-                     DB_DONE);
+    assert_int_equal(
+        db_query_int(c, &v, "SELECT v FROM t_u WHERE k = ?", "s", "nobody"),
+        DB_DONE);
     db_exec(c, "DROP TABLE t_u");
     db_release(c);
 }
 
 static void test_null_and_blob(void **state)
 {
-    struct db_conn *c = conn();
+    struct db_conn *c = testlib_conn();
     char sql[128];
     snprintf(sql, sizeof sql, "CREATE TABLE t_b (id BIGINT, s TEXT, b %s)",
              db_engine(app.db) == DB_SQLITE ? "BLOB" : "BYTEA");
@@ -186,7 +174,7 @@ static void *adder(void *arg)
 
 static void test_concurrent_writers(void **state)
 {
-    struct db_conn *c = conn();
+    struct db_conn *c = testlib_conn();
     assert_int_equal(
         db_exec(c, "CREATE TABLE t_c (id BIGINT PRIMARY KEY, v BIGINT)"),
         DB_OK);
@@ -197,7 +185,7 @@ static void test_concurrent_writers(void **state)
         pthread_create(&th[i], NULL, adder, NULL);
     for (int i = 0; i < 8; i++)
         pthread_join(th[i], NULL);
-    c = conn();
+    c = testlib_conn();
     int64_t v = 0;
     assert_int_equal(db_query_int(c, &v, "SELECT v FROM t_c", ""), DB_ROW);
     assert_int_equal(v, 800);
@@ -224,7 +212,7 @@ int main(void)
     failed += cmocka_run_group_tests_name("db-sqlite", engine, setup_sqlite,
                                           teardown);
     if (testlib_have_pg())
-        failed += cmocka_run_group_tests_name("db-postgresql", engine,
-                                              setup_pg, teardown);
+        failed += cmocka_run_group_tests_name("db-postgresql", engine, setup_pg,
+                                              teardown);
     return failed ? 1 : 0;
 }

@@ -24,11 +24,9 @@
 #include "core/db.h"
 #include "core/jobs.h"
 #include "core/util.h"
+#include "testlib.h"
 
 static struct app g_app;
-static char g_url[1200];
-static char g_sqlite_path[256];
-static char g_pg_schema[64];
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -42,36 +40,6 @@ static int64_t jst(int y, int mo, int d, int h, int mi)
     tm.tm_hour = h;
     tm.tm_min = mi;
     return (int64_t)timegm(&tm) - 9 * 3600;
-}
-
-static void exec_ok(struct db *db, const char *sql)
-{
-    struct db_conn *c = db_acquire(db);
-    assert_non_null(c);
-    if (db_exec(c, sql) != DB_OK)
-        fail_msg("%s: %s", sql, db_errmsg(c));
-    db_release(c);
-}
-
-static int64_t query_int(struct db *db, const char *sql)
-{
-    struct db_conn *c = db_acquire(db);
-    assert_non_null(c);
-    int64_t v = -999;
-    if (db_query_int(c, &v, sql, "") != DB_ROW)
-        fail_msg("%s: %s", sql, db_errmsg(c));
-    db_release(c);
-    return v;
-}
-
-static int open_db(struct db **out, int pool)
-{
-    char err[512];
-    if (db_open(g_url, pool, out, err, sizeof err) != 0) {
-        fprintf(stderr, "db_open %s: %s\n", g_url, err);
-        return -1;
-    }
-    return 0;
 }
 
 /* ---- the daily window ------------------------------------------------- */
@@ -154,7 +122,7 @@ static void test_window_malformed(void **state)
 
 static int reset(void **state)
 {
-    exec_ok(g_app.db, "DELETE FROM job_runs");
+    testlib_exec("DELETE FROM job_runs");
     jobs_clear();
     return 0;
 }
@@ -165,9 +133,10 @@ static void test_claim_once(void **state)
     assert_int_equal(jobs_claim(&g_app, "backup", "backup:2026-11-22"), 0);
     assert_int_equal(jobs_claim(&g_app, "backup", "backup:2026-11-23"), 1);
     assert_int_equal(jobs_claim(&g_app, "other", "backup:2026-11-22"), 1);
-    assert_int_equal(query_int(g_app.db, "SELECT COUNT(*) FROM job_runs WHERE "
-                                         "started > 0 AND host IS NOT NULL AND "
-                                         "finished IS NULL"),
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM job_runs WHERE "
+                                       "started > 0 AND host IS NOT NULL AND "
+                                       "finished IS NULL",
+                                       ""),
                      3);
 }
 
@@ -206,7 +175,9 @@ static void test_claim_race(void **state)
     for (int i = 0; i < RACERS; i++) {
         memset(&racers[i], 0, sizeof racers[i]);
         racers[i].start = &start;
-        assert_int_equal(open_db(&racers[i].app.db, 1), 0);
+        char err[512];
+        if (db_open(g_app.cfg.db, 1, &racers[i].app.db, err, sizeof err) != 0)
+            fail_msg("db_open %s: %s", g_app.cfg.db, err);
     }
     for (int i = 0; i < RACERS; i++)
         assert_int_equal(pthread_create(&th[i], NULL, race, &racers[i]), 0);
@@ -224,7 +195,7 @@ static void test_claim_race(void **state)
         assert_int_equal(racers[i].errors, 0);
         db_close(racers[i].app.db);
     }
-    assert_int_equal(query_int(g_app.db, "SELECT COUNT(*) FROM job_runs"),
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM job_runs", ""),
                      ROUNDS);
 }
 
@@ -316,8 +287,9 @@ static void test_tick_failure_recorded(void **state)
     assert_int_equal(jobs_tick(&g_app, night), -1);
     assert_int_equal(runs_a, 1);
     assert_int_equal(runs_b, 1);
-    assert_int_equal(query_int(g_app.db, "SELECT COUNT(*) FROM job_runs "
-                                         "WHERE result = 'error'"),
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM job_runs "
+                                       "WHERE result = 'error'",
+                                       ""),
                      1);
     /* A failed slot is not retried the same night. */
     assert_int_equal(jobs_tick(&g_app, night + 10), 1); /* b only */
@@ -334,7 +306,7 @@ static void test_tick_without_due(void **state)
         assert_int_equal(jobs_tick(&g_app, 1000 + i), 1);
     assert_int_equal(runs_b, 5);
     /* No claims are written for such jobs. */
-    assert_int_equal(query_int(g_app.db, "SELECT COUNT(*) FROM job_runs"), 0);
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM job_runs", ""), 0);
 }
 
 static void test_tick_broken_settings(void **state)
@@ -390,85 +362,28 @@ static void test_start_stop(void **state)
 
 /* ---- fixtures --------------------------------------------------------- */
 
-static int open_main(void)
+static int setup(const char *engine)
 {
-    char err[512];
-    if (open_db(&g_app.db, 4) != 0)
-        return -1;
-    if (db_migrate(g_app.db, err, sizeof err) != 0) {
-        fprintf(stderr, "db_migrate: %s\n", err);
-        return -1;
-    }
-    the_app = &g_app;
-    return 0;
+    const struct testlib_opts opts = {.pool = 4};
+    return testlib_open_opts(engine, "jobs", &opts, &g_app);
 }
 
 static int setup_sqlite(void **state)
 {
-    snprintf(g_sqlite_path, sizeof g_sqlite_path, "/tmp/cityos-test-jobs-%d.db",
-             (int)getpid());
-    unlink(g_sqlite_path);
-    snprintf(g_url, sizeof g_url, "sqlite:%s", g_sqlite_path);
-    return open_main();
-}
-
-static int teardown_sqlite(void **state)
-{
-    db_close(g_app.db);
-    g_app.db = NULL;
-    const char *ext[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < ARRAY_LEN(ext); i++) {
-        char p[300];
-        snprintf(p, sizeof p, "%s%s", g_sqlite_path, ext[i]);
-        unlink(p);
-    }
-    jobs_clear();
-    the_app = NULL;
-    return 0;
-}
-
-static int pg_admin_exec(const char *sql)
-{
-    char err[512];
-    struct db *admin = NULL;
-    if (db_open(getenv("CITYOS_TEST_PG"), 1, &admin, err, sizeof err) != 0) {
-        fprintf(stderr, "db_open: %s\n", err);
-        return -1;
-    }
-    struct db_conn *c = db_acquire(admin);
-    int rc = c ? db_exec(c, sql) : DB_ERROR;
-    if (rc != DB_OK)
-        fprintf(stderr, "%s: %s\n", sql, c ? db_errmsg(c) : "no connection");
-    db_release(c);
-    db_close(admin);
-    return rc == DB_OK ? 0 : -1;
+    return setup("sqlite");
 }
 
 /* A schema of our own, so other tests sharing the server are untouched. */
 static int setup_pg(void **state)
 {
-    const char *base = getenv("CITYOS_TEST_PG");
-    snprintf(g_pg_schema, sizeof g_pg_schema, "test_jobs_%d", (int)getpid());
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", g_pg_schema,
-             g_pg_schema);
-    if (pg_admin_exec(sql) != 0)
-        return -1;
-    snprintf(g_url, sizeof g_url, "%s%coptions=-csearch_path%%3D%s", base,
-             strchr(base, '?') ? '&' : '?', g_pg_schema);
-    return open_main();
+    return setup("pg");
 }
 
-static int teardown_pg(void **state)
+static int teardown(void **state)
 {
-    db_close(g_app.db);
-    g_app.db = NULL;
     jobs_clear();
-    the_app = NULL;
-    char sql[128];
-    snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE", g_pg_schema);
-    return pg_admin_exec(sql);
+    testlib_close(&g_app);
+    return 0;
 }
 
 int main(void)
@@ -490,10 +405,9 @@ int main(void)
     };
     int failed = cmocka_run_group_tests_name("jobs window", pure, NULL, NULL);
     failed += cmocka_run_group_tests_name("jobs (sqlite)", tests, setup_sqlite,
-                                          teardown_sqlite);
-    const char *pg = getenv("CITYOS_TEST_PG");
-    if (pg && *pg)
+                                          teardown);
+    if (testlib_have_pg())
         failed += cmocka_run_group_tests_name("jobs (postgresql)", tests,
-                                              setup_pg, teardown_pg);
+                                              setup_pg, teardown);
     return failed ? 1 : 0;
 }

@@ -10,13 +10,9 @@
 ** twice.  Runs on SQLite, and on PostgreSQL when CITYOS_TEST_PG is set.
 */
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,7 +21,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -37,61 +32,18 @@
 #include "core/jobs.h"
 #include "core/mail.h"
 #include "core/util.h"
+#include "testlib.h"
 
-extern char **environ;
-
-#define SINK_SCRIPT "tests/tools/smtp_sink.py"
-#define FROM        "市役所 <noreply@city.example.jp>"
+#define FROM "市役所 <noreply@city.example.jp>"
 
 static struct app g_app;
-static char g_url[1200];
-static char g_sqlite_path[256];
-static char g_pg_schema[64];
-static char g_key_path[256];
-static char g_sink_dir[256];
-static pid_t g_sink_pid;
-static int g_sink_port;
+static char g_sink_dir[300];
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static void exec_ok(const char *sql)
-{
-    struct db_conn *c = db_acquire(g_app.db);
-    assert_non_null(c);
-    if (db_exec(c, sql) != DB_OK)
-        fail_msg("%s: %s", sql, db_errmsg(c));
-    db_release(c);
-}
-
-static int64_t query_int(const char *sql)
-{
-    struct db_conn *c = db_acquire(g_app.db);
-    assert_non_null(c);
-    int64_t v = -999;
-    if (db_query_int(c, &v, sql, "") != DB_ROW)
-        fail_msg("%s: %s", sql, db_errmsg(c));
-    db_release(c);
-    return v;
-}
-
-static char *query_text(const char *sql)
-{
-    struct db_conn *c = db_acquire(g_app.db);
-    assert_non_null(c);
-    struct db_stmt *s = db_queryf(c, sql, "");
-    assert_non_null(s);
-    assert_int_equal(db_step(s), DB_ROW);
-    const char *t = db_col_text(s, 0);
-    char *r = xstrdup(t ? t : "(null)");
-    db_finalize(s);
-    db_release(c);
-    return r;
-}
-
 static int enqueue(const struct mail *m)
 {
-    struct db_conn *c = db_acquire(g_app.db);
-    assert_non_null(c);
+    struct db_conn *c = testlib_conn();
     assert_int_equal(db_begin(c), DB_OK);
     int rc = mail_enqueue(c, m);
     assert_int_equal(db_commit(c), DB_OK);
@@ -232,75 +184,13 @@ static char *decode_part(const char *p, const char *stop, size_t *len)
 
 /* ---- the SMTP sink ---------------------------------------------------- */
 
-static const char *python(void)
-{
-    /* Debian's python3 has python3-aiosmtpd; another one on PATH may not. */
-    return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3"
-                                                 : "python3";
-}
-
-static void remove_dir_files(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        char p[600];
-        if (de->d_name[0] == '.' &&
-            (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
-            continue;
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        unlink(p);
-    }
-    closedir(d);
-}
-
-/* Starts the sink on a free port (reject: an SMTP code for every DATA,
-** 0 to accept) and waits for its "ready PORT" line. */
+/* Starts the sink (reject: an SMTP code for every DATA, 0 to accept) and
+** sends the mail there. */
 static void sink_start(int reject)
 {
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    char rej[16];
-    snprintf(rej, sizeof rej, "%d", reject);
-    char *argv[] = {(char *)python(), SINK_SCRIPT, "--port", "0", "--dir",
-                    g_sink_dir,       "--reject",  rej,      NULL};
-    int rc = posix_spawnp(&g_sink_pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    assert_int_equal(rc, 0);
-    char line[64] = "";
-    size_t n = 0;
-    while (n < sizeof line - 1) {
-        ssize_t r = read(fds[0], line + n, 1);
-        if (r <= 0 || line[n] == '\n')
-            break;
-        n++;
-    }
-    line[n] = 0;
-    close(fds[0]);
-    if (sscanf(line, "ready %d", &g_sink_port) != 1)
-        fail_msg("smtp sink did not start (\"%s\"); is python3-aiosmtpd "
-                 "installed and the test run from the source root?",
-                 line);
+    int port = testlib_sink_start(g_sink_dir, reject);
     snprintf(g_app.cfg.smtp_url, sizeof g_app.cfg.smtp_url,
-             "smtp://127.0.0.1:%d", g_sink_port);
-}
-
-static void sink_stop(void)
-{
-    if (g_sink_pid <= 0)
-        return;
-    kill(g_sink_pid, SIGTERM);
-    int st;
-    while (waitpid(g_sink_pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    g_sink_pid = 0;
+             "smtp://127.0.0.1:%d", port);
 }
 
 /* A loopback port where nothing listens: SMTP "down". */
@@ -319,24 +209,13 @@ static void smtp_down(void)
 
 static int count_eml(void)
 {
-    DIR *d = opendir(g_sink_dir);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL)
-        if (de->d_name[0] != '.' && strstr(de->d_name, ".eml"))
-            n++;
-    closedir(d);
-    return n;
+    return testlib_count_files(g_sink_dir, ".eml");
 }
 
 /* Waits until the sink holds want messages (it saves them as they come). */
 static void wait_eml(int want)
 {
-    int64_t t0 = now_mono_ms();
-    while (count_eml() < want && now_mono_ms() - t0 < 10000)
-        usleep(20000);
-    assert_int_equal(count_eml(), want);
+    assert_int_equal(testlib_wait_files(g_sink_dir, ".eml", want, 10000), want);
 }
 
 /* The contents of the one message whose envelope recipient is rcpt. */
@@ -641,7 +520,8 @@ static void test_header_injection_refused(void **state)
     m = ok;
     m.subject = "hello\r\nBcc: victim@example.jp";
     assert_int_equal(enqueue(&m), -1);
-    assert_int_equal(query_int("SELECT COUNT(*) FROM mail_queue"), 0);
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM mail_queue", ""),
+                     0);
 }
 
 /* ---- the queue -------------------------------------------------------- */
@@ -649,10 +529,11 @@ static void test_header_injection_refused(void **state)
 static int reset(void **state)
 {
     jobs_clear();
-    exec_ok("DELETE FROM mail_queue");
-    exec_ok("DELETE FROM alerts");
-    sink_stop();
-    remove_dir_files(g_sink_dir);
+    testlib_exec("DELETE FROM mail_queue");
+    testlib_exec("DELETE FROM alerts");
+    testlib_sink_stop();
+    testlib_rm_rf(g_sink_dir);
+    assert_int_equal(mkdir(g_sink_dir, 0700), 0);
     str_copy(g_app.cfg.mail_from, FROM, sizeof g_app.cfg.mail_from);
     g_app.cfg.smtp_url[0] = 0;
     return 0;
@@ -664,9 +545,10 @@ static void test_enqueue_encrypted(void **state)
                      .subject = "予約確認 山田様",
                      .text = "山田 太郎 様"};
     assert_int_equal(enqueue(&m), 0);
-    assert_int_equal(query_int("SELECT COUNT(*) FROM mail_queue WHERE "
-                               "status = 'queued' AND attempts = 0 AND "
-                               "next_attempt > 0 AND sent_at IS NULL"),
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM mail_queue WHERE "
+                                       "status = 'queued' AND attempts = 0 AND "
+                                       "next_attempt > 0 AND sent_at IS NULL",
+                                       ""),
                      1);
     const char *cols[] = {"to_addr", "subject", "body"};
     const char *ctx[] = {"mail_queue.to_addr", "mail_queue.subject",
@@ -674,7 +556,7 @@ static void test_enqueue_encrypted(void **state)
     for (size_t i = 0; i < 3; i++) {
         char sql[100];
         snprintf(sql, sizeof sql, "SELECT %s FROM mail_queue", cols[i]);
-        char *v = query_text(sql);
+        char *v = testlib_query_text(sql, "");
         assert_true(str_starts(v, "enc1:"));
         assert_null(strstr(v, "yamada"));
         assert_null(strstr(v, "example"));
@@ -695,7 +577,8 @@ static void test_enqueue_encrypted(void **state)
     assert_int_equal(mail_enqueue(c, &m), 0);
     assert_int_equal(db_rollback(c), DB_OK);
     db_release(c);
-    assert_int_equal(query_int("SELECT COUNT(*) FROM mail_queue"), 1);
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM mail_queue", ""),
+                     1);
 }
 
 static void test_send_real(void **state)
@@ -738,9 +621,10 @@ static void test_send_real(void **state)
     assert_non_null(strstr(e2, "filename=\"invite.ics\""));
     free(e2);
 
-    assert_int_equal(query_int("SELECT COUNT(*) FROM mail_queue WHERE "
-                               "status = 'sent' AND sent_at > 0 AND "
-                               "attempts = 1 AND claimed_until IS NULL"),
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM mail_queue WHERE "
+                                       "status = 'sent' AND sent_at > 0 AND "
+                                       "attempts = 1 AND claimed_until IS NULL",
+                                       ""),
                      2);
     /* Nothing is sent twice. */
     assert_int_equal(mail_send_due(&g_app), 0);
@@ -755,49 +639,54 @@ static void test_retry_when_down(void **state)
     assert_int_equal(enqueue(&m), 0);
     int64_t t0 = now_unix();
     assert_int_equal(mail_send_due(&g_app), 0);
-    assert_int_equal(query_int("SELECT COUNT(*) FROM mail_queue WHERE "
-                               "status = 'queued' AND attempts = 1 AND "
-                               "claimed_until IS NULL AND last_error <> ''"),
-                     1);
-    int64_t next = query_int("SELECT next_attempt FROM mail_queue");
+    assert_int_equal(
+        testlib_query_int("SELECT COUNT(*) FROM mail_queue WHERE "
+                          "status = 'queued' AND attempts = 1 AND "
+                          "claimed_until IS NULL AND last_error <> ''",
+                          ""),
+        1);
+    int64_t next = testlib_query_int("SELECT next_attempt FROM mail_queue", "");
     assert_true(next >= t0 + 60 && next <= now_unix() + 60);
     /* Not due yet: not tried again. */
     assert_int_equal(mail_send_due(&g_app), 0);
-    assert_int_equal(query_int("SELECT attempts FROM mail_queue"), 1);
+    assert_int_equal(testlib_query_int("SELECT attempts FROM mail_queue", ""),
+                     1);
 
     /* Second failure: 5 minutes. */
-    exec_ok("UPDATE mail_queue SET next_attempt = 0");
+    testlib_exec("UPDATE mail_queue SET next_attempt = 0");
     t0 = now_unix();
     assert_int_equal(mail_send_due(&g_app), 0);
-    next = query_int("SELECT next_attempt FROM mail_queue");
+    next = testlib_query_int("SELECT next_attempt FROM mail_queue", "");
     assert_true(next >= t0 + 300 && next <= now_unix() + 300);
 
     /* The server refuses with a temporary error: also retried. */
     sink_start(451);
-    exec_ok("UPDATE mail_queue SET next_attempt = 0");
+    testlib_exec("UPDATE mail_queue SET next_attempt = 0");
     t0 = now_unix();
     assert_int_equal(mail_send_due(&g_app), 0);
-    assert_int_equal(query_int("SELECT attempts FROM mail_queue WHERE "
-                               "status = 'queued'"),
+    assert_int_equal(testlib_query_int("SELECT attempts FROM mail_queue WHERE "
+                                       "status = 'queued'",
+                                       ""),
                      3);
-    next = query_int("SELECT next_attempt FROM mail_queue");
+    next = testlib_query_int("SELECT next_attempt FROM mail_queue", "");
     assert_true(next >= t0 + 900 && next <= now_unix() + 900);
-    char *why = query_text("SELECT last_error FROM mail_queue");
+    char *why = testlib_query_text("SELECT last_error FROM mail_queue", "");
     assert_non_null(strstr(why, "451"));
     free(why);
-    sink_stop();
+    testlib_sink_stop();
     assert_int_equal(count_eml(), 0);
 
     /* Time passes, the server is back: the mail goes out. */
     sink_start(0);
-    exec_ok("UPDATE mail_queue SET next_attempt = 0");
+    testlib_exec("UPDATE mail_queue SET next_attempt = 0");
     assert_int_equal(mail_send_due(&g_app), 1);
     wait_eml(1);
     char *e = read_eml_for("jiro@example.jp");
     free(e);
-    assert_int_equal(query_int("SELECT COUNT(*) FROM mail_queue WHERE "
-                               "status = 'sent' AND attempts = 4 AND "
-                               "last_error IS NULL"),
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM mail_queue WHERE "
+                                       "status = 'sent' AND attempts = 4 AND "
+                                       "last_error IS NULL",
+                                       ""),
                      1);
 }
 
@@ -809,24 +698,28 @@ static void test_give_up_keeps_row(void **state)
     char sql[128];
     snprintf(sql, sizeof sql, "UPDATE mail_queue SET attempts = %d",
              MAIL_MAX_ATTEMPTS - 1);
-    exec_ok(sql);
+    testlib_exec(sql);
     assert_int_equal(mail_send_due(&g_app), 0);
     snprintf(sql, sizeof sql,
              "SELECT COUNT(*) FROM mail_queue WHERE status = 'failed' AND "
              "attempts = %d",
              MAIL_MAX_ATTEMPTS);
-    assert_int_equal(query_int(sql), 1);
+    assert_int_equal(testlib_query_int(sql, ""), 1);
     /* The administrators see an alert. */
     assert_int_equal(
-        query_int("SELECT COUNT(*) FROM alerts WHERE kind = 'mail_failed'"), 1);
+        testlib_query_int(
+            "SELECT COUNT(*) FROM alerts WHERE kind = 'mail_failed'", ""),
+        1);
     /* A failed row is not retried by the queue, and not deleted. */
-    exec_ok("UPDATE mail_queue SET next_attempt = 0");
+    testlib_exec("UPDATE mail_queue SET next_attempt = 0");
     sink_start(0);
     assert_int_equal(mail_send_due(&g_app), 0);
-    assert_int_equal(query_int("SELECT COUNT(*) FROM mail_queue WHERE "
-                               "status = 'failed'"),
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM mail_queue WHERE "
+                                       "status = 'failed'",
+                                       ""),
                      1);
-    assert_int_equal(query_int("SELECT COUNT(*) FROM mail_queue"), 1);
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM mail_queue", ""),
+                     1);
     usleep(200000);
     assert_int_equal(count_eml(), 0);
 }
@@ -840,14 +733,14 @@ static void test_claimed_row_left_alone(void **state)
     char sql[128];
     snprintf(sql, sizeof sql, "UPDATE mail_queue SET claimed_until = %lld",
              (long long)now_unix() + 200);
-    exec_ok(sql);
+    testlib_exec(sql);
     assert_int_equal(mail_send_due(&g_app), 0);
     usleep(200000);
     assert_int_equal(count_eml(), 0);
     /* That server died: once its claim has expired the row is taken over. */
     snprintf(sql, sizeof sql, "UPDATE mail_queue SET claimed_until = %lld",
              (long long)now_unix() - 1);
-    exec_ok(sql);
+    testlib_exec(sql);
     assert_int_equal(mail_send_due(&g_app), 1);
     wait_eml(1);
 }
@@ -858,8 +751,9 @@ static void test_not_configured(void **state)
     assert_int_equal(enqueue(&m), 0);
     g_app.cfg.smtp_url[0] = 0;
     assert_int_equal(mail_send_due(&g_app), 0);
-    assert_int_equal(query_int("SELECT COUNT(*) FROM mail_queue WHERE "
-                               "status = 'queued' AND attempts = 0"),
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM mail_queue WHERE "
+                                       "status = 'queued' AND attempts = 0",
+                                       ""),
                      1);
 }
 
@@ -902,8 +796,8 @@ static void test_servers_never_send_twice(void **state)
         servers[i].app.cfg = g_app.cfg;
         servers[i].app.keys = g_app.keys;
         char err[512];
-        assert_int_equal(db_open(g_url, 2, &servers[i].app.db, err, sizeof err),
-                         0);
+        assert_int_equal(
+            db_open(g_app.cfg.db, 2, &servers[i].app.db, err, sizeof err), 0);
     }
     for (int i = 0; i < SERVERS; i++)
         assert_int_equal(pthread_create(&th[i], NULL, drain, &servers[i]), 0);
@@ -922,7 +816,8 @@ static void test_servers_never_send_twice(void **state)
         free(read_eml_for(to)); /* exactly one each */
     }
     assert_int_equal(
-        query_int("SELECT COUNT(*) FROM mail_queue WHERE status = 'sent'"),
+        testlib_query_int(
+            "SELECT COUNT(*) FROM mail_queue WHERE status = 'sent'", ""),
         MAILS);
 }
 
@@ -938,18 +833,20 @@ static void test_purge_sent(void **state)
              "UPDATE mail_queue SET status = 'sent', sent_at = %lld "
              "WHERE id = (SELECT MIN(id) FROM mail_queue)",
              (long long)(now - MAIL_KEEP_SENT_SECONDS - 10));
-    exec_ok(sql);
+    testlib_exec(sql);
     snprintf(sql, sizeof sql,
              "UPDATE mail_queue SET status = 'sent', sent_at = %lld "
              "WHERE id = (SELECT MIN(id) + 1 FROM mail_queue)",
              (long long)(now - 10));
-    exec_ok(sql);
-    exec_ok("UPDATE mail_queue SET status = 'failed', created = 0 "
-            "WHERE id = (SELECT MIN(id) + 2 FROM mail_queue)");
+    testlib_exec(sql);
+    testlib_exec("UPDATE mail_queue SET status = 'failed', created = 0 "
+                 "WHERE id = (SELECT MIN(id) + 2 FROM mail_queue)");
     assert_int_equal(mail_purge_sent(&g_app, now - MAIL_KEEP_SENT_SECONDS), 1);
-    assert_int_equal(query_int("SELECT COUNT(*) FROM mail_queue"), 3);
-    assert_int_equal(query_int("SELECT COUNT(*) FROM mail_queue WHERE "
-                               "status = 'sent'"),
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM mail_queue", ""),
+                     3);
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM mail_queue WHERE "
+                                       "status = 'sent'",
+                                       ""),
                      1);
     assert_int_equal(mail_purge_sent(&g_app, now - MAIL_KEEP_SENT_SECONDS), 0);
 }
@@ -963,110 +860,38 @@ static void test_job_registered(void **state)
     mail_job_register();
     assert_int_equal(jobs_tick(&g_app, now_unix()), 1);
     wait_eml(1);
-    assert_int_equal(query_int("SELECT COUNT(*) FROM job_runs"), 0);
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM job_runs", ""), 0);
 }
 
 /* ---- fixtures --------------------------------------------------------- */
 
-static int setup_common(void)
+static int setup(const char *engine)
 {
-    char err[512];
-    snprintf(g_key_path, sizeof g_key_path, "/tmp/cityos-test-mail-%d.key",
-             (int)getpid());
-    unlink(g_key_path);
-    if (keyring_load(g_key_path, 1, &g_app.keys, err, sizeof err) != 0) {
-        fprintf(stderr, "keyring: %s\n", err);
+    const struct testlib_opts opts = {.pool = 4};
+    if (testlib_open_opts(engine, "mail", &opts, &g_app) != 0)
         return -1;
-    }
-    snprintf(g_sink_dir, sizeof g_sink_dir, "/tmp/cityos-test-mail-%d.sink",
-             (int)getpid());
+    snprintf(g_sink_dir, sizeof g_sink_dir, "%s/sink", testlib_dir());
     mkdir(g_sink_dir, 0700);
     str_copy(g_app.cfg.mail_from, FROM, sizeof g_app.cfg.mail_from);
-    if (db_open(g_url, 4, &g_app.db, err, sizeof err) != 0) {
-        fprintf(stderr, "db_open %s: %s\n", g_url, err);
-        return -1;
-    }
-    if (db_migrate(g_app.db, err, sizeof err) != 0) {
-        fprintf(stderr, "db_migrate: %s\n", err);
-        return -1;
-    }
-    the_app = &g_app;
     return 0;
-}
-
-static void teardown_common(void)
-{
-    sink_stop();
-    db_close(g_app.db);
-    g_app.db = NULL;
-    keyring_free(g_app.keys);
-    g_app.keys = NULL;
-    unlink(g_key_path);
-    remove_dir_files(g_sink_dir);
-    rmdir(g_sink_dir);
-    the_app = NULL;
 }
 
 static int setup_sqlite(void **state)
 {
-    snprintf(g_sqlite_path, sizeof g_sqlite_path, "/tmp/cityos-test-mail-%d.db",
-             (int)getpid());
-    unlink(g_sqlite_path);
-    snprintf(g_url, sizeof g_url, "sqlite:%s", g_sqlite_path);
-    return setup_common();
-}
-
-static int teardown_sqlite(void **state)
-{
-    teardown_common();
-    const char *ext[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < ARRAY_LEN(ext); i++) {
-        char p[300];
-        snprintf(p, sizeof p, "%s%s", g_sqlite_path, ext[i]);
-        unlink(p);
-    }
-    return 0;
-}
-
-static int pg_admin_exec(const char *sql)
-{
-    char err[512];
-    struct db *admin = NULL;
-    if (db_open(getenv("CITYOS_TEST_PG"), 1, &admin, err, sizeof err) != 0) {
-        fprintf(stderr, "db_open: %s\n", err);
-        return -1;
-    }
-    struct db_conn *c = db_acquire(admin);
-    int rc = c ? db_exec(c, sql) : DB_ERROR;
-    if (rc != DB_OK)
-        fprintf(stderr, "%s: %s\n", sql, c ? db_errmsg(c) : "no connection");
-    db_release(c);
-    db_close(admin);
-    return rc == DB_OK ? 0 : -1;
+    return setup("sqlite");
 }
 
 /* A schema of our own, so other tests sharing the server are untouched. */
 static int setup_pg(void **state)
 {
-    const char *base = getenv("CITYOS_TEST_PG");
-    snprintf(g_pg_schema, sizeof g_pg_schema, "test_mail_%d", (int)getpid());
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", g_pg_schema,
-             g_pg_schema);
-    if (pg_admin_exec(sql) != 0)
-        return -1;
-    snprintf(g_url, sizeof g_url, "%s%coptions=-csearch_path%%3D%s", base,
-             strchr(base, '?') ? '&' : '?', g_pg_schema);
-    return setup_common();
+    return setup("pg");
 }
 
-static int teardown_pg(void **state)
+static int teardown(void **state)
 {
-    teardown_common();
-    char sql[128];
-    snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE", g_pg_schema);
-    return pg_admin_exec(sql);
+    testlib_sink_stop();
+    testlib_close(&g_app);
+    return 0;
 }
 
 int main(void)
@@ -1088,10 +913,9 @@ int main(void)
         cmocka_unit_test_setup(test_job_registered, reset),
     };
     int failed = cmocka_run_group_tests_name("mail (sqlite)", tests,
-                                             setup_sqlite, teardown_sqlite);
-    const char *pg = getenv("CITYOS_TEST_PG");
-    if (pg && *pg)
+                                             setup_sqlite, teardown);
+    if (testlib_have_pg())
         failed += cmocka_run_group_tests_name("mail (postgresql)", tests,
-                                              setup_pg, teardown_pg);
+                                              setup_pg, teardown);
     return failed ? 1 : 0;
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/qr.h"
+#include "testlib.h"
 
 extern char **environ;
 
@@ -185,17 +186,11 @@ static void test_decode(void **state)
                         "skipped\n");
         skip();
     }
-    char dir[] = "/tmp/cityos-qr-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[64];
+    assert_int_equal(testlib_mkdtemp("qr", dir, sizeof dir), 0);
     decode_check(dir, uri);
     decode_check(dir, "https://city.example.jp/watch/visit?h=12345");
-    char path[600];
-    const char *files[] = {"qr.svg", "qr.png", "out.txt"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    rmdir(dir);
+    testlib_rm_rf(dir);
 }
 
 int main(void)
