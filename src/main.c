@@ -19,26 +19,34 @@ static const struct command {
     const char *help;
 } commands[] = {
     {"serve", cmd_serve, "serve [--listen HOST:PORT]    run the web server"},
-    {"init", cmd_init, "init                          create or migrate the "
-                       "schema and the key file"},
-    {"demo", cmd_demo, "demo                          load demo data "
-                       "(fictional people only)"},
-    {"user", cmd_user, "user add|list|disable|enable|delete|passwd|unlock "
-                       "--login NAME [--role ROLE]"},
-    {"audit", cmd_audit, "audit verify                  check the audit "
-                         "log's hash chain"},
-    {"backup", cmd_backup, "backup [--dir DIR]            encrypted, verified "
-                           "online backup"},
-    {"restore", cmd_restore, "restore --from FILE           bring a backup "
-                             "back"},
-    {"keys", cmd_keys, "keys rotate                   add a new key and "
-                       "re-encrypt every field"},
+    {"init", cmd_init,
+     "init                          create or migrate the "
+     "schema and the key file"},
+    {"demo", cmd_demo,
+     "demo                          load demo data "
+     "(fictional people only)"},
+    {"user", cmd_user,
+     "user add|list|disable|enable|delete|passwd|unlock "
+     "--login NAME [--role ROLE]"},
+    {"audit", cmd_audit,
+     "audit verify                  check the audit "
+     "log's hash chain"},
+    {"backup", cmd_backup,
+     "backup [--dir DIR]            encrypted, verified "
+     "online backup"},
+    {"restore", cmd_restore,
+     "restore --from FILE           bring a backup "
+     "back"},
+    {"keys", cmd_keys,
+     "keys rotate                   add a new key and "
+     "re-encrypt every field"},
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "cityos %s - digital services of a city hall\n\n"
-               "usage: cityos COMMAND [--db URL] [options]\n\ncommands:\n",
+    fprintf(f,
+            "cityos %s - digital services of a city hall\n\n"
+            "usage: cityos COMMAND [--db URL] [options]\n\ncommands:\n",
             CITYOS_VERSION);
     for (size_t i = 0; i < ARRAY_LEN(commands); i++)
         fprintf(f, "  %s\n", commands[i].help);

@@ -28,9 +28,19 @@ struct setting {
     const char *def;
 };
 
-#define S(f, d) {#f, T_STR, offsetof(struct config, f), sizeof(((struct config *)0)->f), d}
-#define I(f, d) {#f, T_INT, offsetof(struct config, f), sizeof(int), d}
-#define L(f, d) {#f, T_INT, offsetof(struct config, f), sizeof(int64_t), d}
+#define S(f, d)                                                                \
+    {                                                                          \
+#f, T_STR, offsetof(struct config, f),                                 \
+            sizeof(((struct config *)0)->f), d                                 \
+    }
+#define I(f, d)                                                                \
+    {                                                                          \
+#f, T_INT, offsetof(struct config, f), sizeof(int), d                  \
+    }
+#define L(f, d)                                                                \
+    {                                                                          \
+#f, T_INT, offsetof(struct config, f), sizeof(int64_t), d              \
+    }
 
 static const struct setting settings[] = {
     S(db, "sqlite:var/cityos.db"),
@@ -72,8 +82,7 @@ static const struct setting *find_setting(const char *name)
     return NULL;
 }
 
-static int set_value(struct config *cfg, const struct setting *s,
-                     const char *v)
+static int set_value(struct config *cfg, const struct setting *s, const char *v)
 {
     char *field = (char *)cfg + s->off;
     if (s->type == T_STR) {
@@ -88,8 +97,7 @@ static int set_value(struct config *cfg, const struct setting *s,
     errno = 0;
     long long n = strtoll(v, &end, 10);
     if (errno || *end || end == v || n < 0) {
-        fprintf(stderr, "cityos: %s must be a non-negative number\n",
-                s->name);
+        fprintf(stderr, "cityos: %s must be a non-negative number\n", s->name);
         return -1;
     }
     if (s->size == sizeof(int))
@@ -113,8 +121,7 @@ static int load_file(struct config *cfg, const char *path)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
-        fprintf(stderr, "cityos: cannot read %s: %s\n", path,
-                strerror(errno));
+        fprintf(stderr, "cityos: cannot read %s: %s\n", path, strerror(errno));
         return -1;
     }
     char line[2048];
@@ -134,8 +141,8 @@ static int load_file(struct config *cfg, const char *path)
         *eq = 0;
         const struct setting *s = find_setting(trim(l));
         if (!s) {
-            fprintf(stderr, "cityos: %s:%d: unknown setting %s\n", path,
-                    lineno, trim(l));
+            fprintf(stderr, "cityos: %s:%d: unknown setting %s\n", path, lineno,
+                    trim(l));
             rc = -1;
             break;
         }
@@ -260,8 +267,8 @@ int app_open(struct app *app, int migrate)
         return -1;
     if (str_starts(app->cfg.db, "sqlite:"))
         make_parent_dir(app->cfg.db + 7);
-    if (keyring_load(app->cfg.key_file, migrate, &app->keys, err,
-                     sizeof err) != 0) {
+    if (keyring_load(app->cfg.key_file, migrate, &app->keys, err, sizeof err) !=
+        0) {
         fprintf(stderr, "cityos: key file %s: %s\n", app->cfg.key_file, err);
         if (!migrate)
             fprintf(stderr, "cityos: run `cityos init` first\n");
@@ -277,8 +284,9 @@ int app_open(struct app *app, int migrate)
         return -1;
     }
     if (!migrate && db_schema_version(app->db) <= 0) {
-        fprintf(stderr, "cityos: the database has no schema; run "
-                        "`cityos init --db %s` first\n",
+        fprintf(stderr,
+                "cityos: the database has no schema; run "
+                "`cityos init --db %s` first\n",
                 app->cfg.db);
         return -1;
     }

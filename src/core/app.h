@@ -17,36 +17,36 @@ struct db;
 struct keyring;
 
 struct config {
-    char db[1024];            /* sqlite:var/cityos.db | postgresql://... */
-    char listen[128];         /* 127.0.0.1:8080 */
-    char key_file[1024];      /* field and backup keys; outside the DB */
-    char tls_cert[1024];      /* PEM; when set with tls_key, serve HTTPS */
+    char db[1024];       /* sqlite:var/cityos.db | postgresql://... */
+    char listen[128];    /* 127.0.0.1:8080 */
+    char key_file[1024]; /* field and backup keys; outside the DB */
+    char tls_cert[1024]; /* PEM; when set with tls_key, serve HTTPS */
     char tls_key[1024];
-    char base_url[512];       /* public URL, for mail links */
-    int trust_proxy;          /* take X-Forwarded-For/-Proto from 127.0.0.1 */
-    int threads;              /* libmicrohttpd thread pool size */
-    int db_pool;              /* database connections */
-    int64_t max_body;         /* bytes; larger bodies get 413 */
-    int64_t max_upload;       /* bytes for multipart bodies */
-    int session_idle;         /* seconds */
+    char base_url[512]; /* public URL, for mail links */
+    int trust_proxy;    /* take X-Forwarded-For/-Proto from 127.0.0.1 */
+    int threads;        /* libmicrohttpd thread pool size */
+    int db_pool;        /* database connections */
+    int64_t max_body;   /* bytes; larger bodies get 413 */
+    int64_t max_upload; /* bytes for multipart bodies */
+    int session_idle;   /* seconds */
     int session_absolute;
-    int priv_session_idle;    /* privileged roles: shorter limits */
+    int priv_session_idle; /* privileged roles: shorter limits */
     int priv_session_absolute;
-    int priv_password_days;   /* privileged passwords expire (SEC-9) */
-    int lockout_threshold;    /* failures before an account locks */
-    int ip_fail_limit;        /* failures per address per 15 minutes */
-    char smtp_url[512];       /* smtp://127.0.0.1:25 */
+    int priv_password_days; /* privileged passwords expire (SEC-9) */
+    int lockout_threshold;  /* failures before an account locks */
+    int ip_fail_limit;      /* failures per address per 15 minutes */
+    char smtp_url[512];     /* smtp://127.0.0.1:25 */
     char smtp_user[128];
     char smtp_password[256];
     char mail_from[256];
-    char alert_mail[512];     /* comma-separated; also every admin's mail */
+    char alert_mail[512]; /* comma-separated; also every admin's mail */
     char backup_dir[1024];
-    int backup_keep;          /* generations */
-    char backup_window[32];   /* "02:00-05:00" Japan time */
-    int jobs;                 /* 1: run the scheduler and mail queue */
-    char access_log[1024];    /* "-" for stderr, "" for none */
-    int test_mode;            /* enables test-only clock shift; never in
-                                 production (refused with TLS) */
+    int backup_keep;        /* generations */
+    char backup_window[32]; /* "02:00-05:00" Japan time */
+    int jobs;               /* 1: run the scheduler and mail queue */
+    char access_log[1024];  /* "-" for stderr, "" for none */
+    int test_mode;          /* enables test-only clock shift; never in
+                               production (refused with TLS) */
 };
 
 struct app {

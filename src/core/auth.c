@@ -23,6 +23,27 @@
 
 #define IP_WINDOW 900 /* seconds over which failures per address count */
 
+/* Sign-in events name the account by id, like every other account event;
+** an unknown login has no id and is named as typed. */
+static void user_target(int64_t user_id, const char *login, char *type,
+                        char *id, size_t idlen)
+{
+    strcpy(type, user_id ? "user" : "login");
+    if (user_id)
+        snprintf(id, idlen, "%lld", (long long)user_id);
+    else
+        str_copy(id, login, idlen);
+}
+
+static int audit_user(struct req *rq, const struct actor *who,
+                      const char *action, int64_t user_id, const char *login,
+                      const char *result, const char *detail)
+{
+    char type[8], id[80];
+    user_target(user_id, login, type, id, sizeof id);
+    return audit_append(rq->db, who, action, type, id, result, detail);
+}
+
 /* Records a sign-in event and its audit entry in one transaction. */
 static int record_event(struct req *rq, int64_t user_id, const char *login,
                         const char *kind, const char *action,
@@ -38,10 +59,9 @@ static int record_event(struct req *rq, int64_t user_id, const char *login,
     if (db_run(rq->db,
                "INSERT INTO login_events (ts, user_id, login, kind, ip, "
                "user_agent) VALUES (?, ?, ?, ?, ?, ?)",
-               user_id ? "iissss" : "insss", now_unix(), user_id, login,
-               kind, rq->remote_ip, rq->user_agent) < 0 ||
-        audit_append(rq->db, &who, action, "user", login, result, detail) !=
-            0) {
+               user_id ? "iissss" : "insss", now_unix(), user_id, login, kind,
+               rq->remote_ip, rq->user_agent) < 0 ||
+        audit_user(rq, &who, action, user_id, login, result, detail) != 0) {
         db_rollback(rq->db);
         audit_alert(rq->app->db, "audit.write_failed", action);
         return -1;
@@ -120,13 +140,12 @@ static void count_failure(struct req *rq, const struct user_rec *u,
     db_run(rq->db,
            "INSERT INTO login_events (ts, user_id, login, kind, ip, "
            "user_agent) VALUES (?, ?, ?, 'fail', ?, ?)",
-           "iisss", now_unix(), u->id, u->login, rq->remote_ip,
-           rq->user_agent);
-    int ok = audit_append(rq->db, &who, "auth.login", "user", u->login,
-                          "failed", step) == 0;
+           "iisss", now_unix(), u->id, u->login, rq->remote_ip, rq->user_agent);
+    int ok = audit_user(rq, &who, "auth.login", u->id, u->login, "failed",
+                        step) == 0;
     if (ok && lock)
-        ok = audit_append(rq->db, &who, "auth.lockout", "user", u->login,
-                          "ok", NULL) == 0;
+        ok = audit_user(rq, &who, "auth.lockout", u->id, u->login, "ok",
+                        NULL) == 0;
     if (ok)
         db_commit(rq->db);
     else {
@@ -135,8 +154,7 @@ static void count_failure(struct req *rq, const struct user_rec *u,
     }
 }
 
-static int privileged_password_expired(struct req *rq,
-                                       const struct user_rec *u)
+static int privileged_password_expired(struct req *rq, const struct user_rec *u)
 {
     int64_t max_age = (int64_t)rq->app->cfg.priv_password_days * 86400;
     return u->privileged && max_age > 0 &&
@@ -196,8 +214,7 @@ static int start_session(struct req *rq, struct resp *rs,
                "user_agent) VALUES (?, ?, ?, 'login', ?, ?)",
                "iisss", now_unix(), u->id, u->login, rq->remote_ip,
                rq->user_agent) < 0 ||
-        audit_append(rq->db, &who, "auth.login", "user", u->login, "ok",
-                     stage) != 0) {
+        audit_user(rq, &who, "auth.login", u->id, u->login, "ok", stage) != 0) {
         db_rollback(rq->db);
         audit_alert(rq->app->db, "audit.write_failed", "auth.login");
         return -1;
@@ -337,7 +354,8 @@ static int check_second_factor(struct req *rq, const struct user_rec *u,
     db_finalize(st);
     int ok = 0;
     int64_t step = 0;
-    if (secret && totp_verify(secret, code, now_unix(), last_step, &step) == TOTP_OK)
+    if (secret &&
+        totp_verify(secret, code, now_unix(), last_step, &step) == TOTP_OK)
         ok = db_run(rq->db,
                     "UPDATE users SET totp_last_step = ? WHERE id = ? AND "
                     "totp_last_step < ?",
@@ -370,8 +388,7 @@ static int post_totp(struct req *rq, struct resp *rs)
     }
     const char *stage = next_stage(rq, &u, 1);
     if (session_set_stage(rq, stage) != 0 ||
-        record_event(rq, u.id, u.login, "totp", "auth.totp", "ok", NULL) !=
-            0) {
+        record_event(rq, u.id, u.login, "totp", "auth.totp", "ok", NULL) != 0) {
         resp_error(rq, rs, 503, "error.audit", NULL);
         return 0;
     }
@@ -416,8 +433,8 @@ static int post_password(struct req *rq, struct resp *rs)
         return 0;
     }
     if (strcmp(cur, pw) == 0) {
-        simple_page(rq, rs, 400, "password", "password.title",
-                    "password.same", ctx);
+        simple_page(rq, rs, 400, "password", "password.title", "password.same",
+                    ctx);
         return 0;
     }
     int why = 0;
@@ -516,7 +533,8 @@ static int post_totp_setup(struct req *rq, struct resp *rs)
 {
     struct user_rec u;
     const char *code = req_param(rq, "code");
-    if (users_get(rq->db, rq->sess->user_id, &u) != USERS_OK || u.totp_enabled) {
+    if (users_get(rq->db, rq->sess->user_id, &u) != USERS_OK ||
+        u.totp_enabled) {
         resp_redirect(rs, "/");
         return 0;
     }
@@ -549,8 +567,8 @@ static int post_totp_setup(struct req *rq, struct resp *rs)
                "is", u.id, hashes[i]);
         json_array_append_new(list, json_string(codes[i]));
     }
-    if (audit_append(rq->db, &rq->actor, "auth.totp_enrol", "user", u.login,
-                     "ok", NULL) != 0) {
+    if (audit_user(rq, &rq->actor, "auth.totp_enrol", u.id, u.login, "ok",
+                   NULL) != 0) {
         json_decref(list);
         goto fail_tx;
     }
@@ -595,8 +613,7 @@ static int get_healthz(struct req *rq, struct resp *rs)
     int up = rq->db && db_query_int(rq->db, &one, "SELECT 1", "") == DB_ROW;
     json_t *o = json_object();
     json_object_set_new(o, "status", json_string(up ? "ok" : "unavailable"));
-    json_object_set_new(o, "storage",
-                        json_string(db_engine_name(rq->app->db)));
+    json_object_set_new(o, "storage", json_string(db_engine_name(rq->app->db)));
     json_object_set_new(o, "version", json_string(CITYOS_VERSION));
     resp_json(rs, up ? 200 : 503, o);
     return 0;

@@ -148,10 +148,9 @@ static int user_command(struct db_conn *c, const char *sub, int argc,
     if (strcmp(sub, "add") == 0) {
         const char *role = arg_value(argc, argv, "--role");
         const char *name = arg_value(argc, argv, "--name");
-        struct user_input in = {login, name ? name : login,
-                                arg_value(argc, argv, "--email"),
-                                arg_value(argc, argv, "--department"),
-                                role ? role : ""};
+        struct user_input in = {
+            login, name ? name : login, arg_value(argc, argv, "--email"),
+            arg_value(argc, argv, "--department"), role ? role : ""};
         if (!role || read_password(pw, sizeof pw) != 0) {
             fprintf(stderr, "cityos: user add needs --role ROLE and the "
                             "password on standard input\n");

@@ -78,7 +78,6 @@ static const struct enc_column {
 
 /* ---- small helpers ---- */
 
-
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -18,8 +18,8 @@ struct keyring;
 struct db;
 
 /* create: make the file with one fresh key when it does not exist. */
-int keyring_load(const char *path, int create, struct keyring **out,
-                 char *err, size_t errlen);
+int keyring_load(const char *path, int create, struct keyring **out, char *err,
+                 size_t errlen);
 void keyring_free(struct keyring *k);
 const char *keyring_current_id(const struct keyring *k);
 /* Appends a new key to the file and makes it current. */

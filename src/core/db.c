@@ -175,8 +175,8 @@ int db_begin(struct db_conn *c)
         db_set_error(c, "transaction already open");
         return DB_ERROR;
     }
-    int rc = c->db->ops->exec(
-        c, c->db->engine == DB_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN");
+    int rc = c->db->ops->exec(c, c->db->engine == DB_SQLITE ? "BEGIN IMMEDIATE"
+                                                            : "BEGIN");
     if (rc == DB_OK)
         c->in_tx = 1;
     return rc;
@@ -314,8 +314,8 @@ static struct db_stmt *prepare_va(struct db_conn *c, const char *sql,
     return s;
 }
 
-struct db_stmt *db_queryf(struct db_conn *c, const char *sql,
-                          const char *types, ...)
+struct db_stmt *db_queryf(struct db_conn *c, const char *sql, const char *types,
+                          ...)
 {
     va_list ap;
     va_start(ap, types);

@@ -95,8 +95,8 @@ int64_t db_run(struct db_conn *c, const char *sql, const char *types, ...);
 int db_query_int(struct db_conn *c, int64_t *out, const char *sql,
                  const char *types, ...);
 /* Prepares and binds; the caller steps and finalizes.  NULL on error. */
-struct db_stmt *db_queryf(struct db_conn *c, const char *sql,
-                          const char *types, ...);
+struct db_stmt *db_queryf(struct db_conn *c, const char *sql, const char *types,
+                          ...);
 
 /* Applies pending migrations in one transaction each.  Returns 0. */
 int db_migrate(struct db *db, char *err, size_t errlen);

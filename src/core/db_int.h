@@ -14,8 +14,7 @@ struct db_ops {
     int (*alive)(struct db_conn *c); /* 1 when usable, else reconnect */
     int (*exec)(struct db_conn *c, const char *sql);
     struct db_stmt *(*prepare)(struct db_conn *c, const char *sql);
-    void (*bind)(struct db_stmt *s, int idx, int type, const void *v,
-                 size_t n);
+    void (*bind)(struct db_stmt *s, int idx, int type, const void *v, size_t n);
     int (*step)(struct db_stmt *s);
     const char *(*col_text)(struct db_stmt *s, int col);
     const void *(*col_blob)(struct db_stmt *s, int col, size_t *len);
@@ -40,7 +39,7 @@ struct db {
 
 struct db_conn {
     struct db *db;
-    void *handle;  /* sqlite3 * or PGconn * */
+    void *handle; /* sqlite3 * or PGconn * */
     int connected;
     int in_use;
     int in_tx;

@@ -24,7 +24,7 @@ struct db_stmt {
     int lengths[PG_MAX_PARAMS];
     int formats[PG_MAX_PARAMS];
     PGresult *res;
-    int row;   /* current row, -1 before the first */
+    int row; /* current row, -1 before the first */
     int nrows;
     int64_t changes;
     unsigned char *blob; /* last unescaped bytea */
@@ -213,8 +213,7 @@ static void pg_finalize(struct db_stmt *s)
 }
 
 const struct db_ops db_pg_ops = {
-    pg_connect,  pg_disconnect,  pg_alive,     pg_exec,
-    pg_prepare,  pg_bind,        pg_step,      pg_col_text,
-    pg_col_blob, pg_col_is_null, pg_col_count, pg_changes,
-    pg_finalize,
+    pg_connect,   pg_disconnect, pg_alive,    pg_exec,     pg_prepare,
+    pg_bind,      pg_step,       pg_col_text, pg_col_blob, pg_col_is_null,
+    pg_col_count, pg_changes,    pg_finalize,
 };

@@ -45,10 +45,9 @@ static int map_rc(struct db_conn *c, int rc)
 static int lite_connect(struct db_conn *c, char *err, size_t errlen)
 {
     sqlite3 *h = NULL;
-    int rc = sqlite3_open_v2(c->db->path, &h,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                 SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        c->db->path, &h,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "sqlite %s: %s", c->db->path,
                  h ? sqlite3_errmsg(h) : "cannot open");
@@ -172,8 +171,8 @@ static void lite_finalize(struct db_stmt *s)
 }
 
 const struct db_ops db_sqlite_ops = {
-    lite_connect,  lite_disconnect, lite_alive,       lite_exec,
-    lite_prepare,  lite_bind,       lite_step,        lite_col_text,
-    lite_col_blob, lite_col_is_null, lite_col_count,  lite_changes,
+    lite_connect,  lite_disconnect,  lite_alive,     lite_exec,
+    lite_prepare,  lite_bind,        lite_step,      lite_col_text,
+    lite_col_blob, lite_col_is_null, lite_col_count, lite_changes,
     lite_finalize,
 };

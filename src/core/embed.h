@@ -9,10 +9,10 @@
 #include <stddef.h>
 
 struct embedded_file {
-    const char *path;            /* e.g. "templates/layout.html" */
-    const unsigned char *data;   /* NUL-terminated for convenience */
+    const char *path;          /* e.g. "templates/layout.html" */
+    const unsigned char *data; /* NUL-terminated for convenience */
     size_t len;
-    const char *hash;            /* first 16 hex chars of SHA-256 */
+    const char *hash; /* first 16 hex chars of SHA-256 */
 };
 
 extern const struct embedded_file embedded_files[];

@@ -66,8 +66,8 @@ static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *con)
     return st;
 }
 
-static void completed_cb(void *cls, struct MHD_Connection *con,
-                         void **con_cls, enum MHD_RequestTerminationCode toe)
+static void completed_cb(void *cls, struct MHD_Connection *con, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
     struct conn_state *st = *con_cls;
     if (!st)
@@ -117,14 +117,12 @@ static enum MHD_Result send_resp(struct MHD_Connection *con, struct req *rq,
 {
     struct MHD_Response *r;
     if (rs->static_data)
-        r = MHD_create_response_from_buffer(rs->static_len,
-                                            (void *)rs->static_data,
-                                            MHD_RESPMEM_PERSISTENT);
+        r = MHD_create_response_from_buffer(
+            rs->static_len, (void *)rs->static_data, MHD_RESPMEM_PERSISTENT);
     else
-        r = MHD_create_response_from_buffer(rs->body.len,
-                                            rs->body.data ? rs->body.data
-                                                          : (char *)"",
-                                            MHD_RESPMEM_MUST_COPY);
+        r = MHD_create_response_from_buffer(
+            rs->body.len, rs->body.data ? rs->body.data : (char *)"",
+            MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
     if (rs->content_type[0])
@@ -151,9 +149,9 @@ static void log_access(struct req *rq, struct resp *rs, int64_t ms)
     char ts[32];
     time_format_iso(now_unix(), ts, sizeof ts);
     size_t bytes = rs->static_data ? rs->static_len : rs->body.len;
-    fprintf(access_log, "%s %s \"%s %s\" %d %zu %lldms %s\n", ts,
-            rq->remote_ip, rq->method, rq->path, rs->status, bytes,
-            (long long)ms, rq->sess ? rq->sess->login : "-");
+    fprintf(access_log, "%s %s \"%s %s\" %d %zu %lldms %s\n", ts, rq->remote_ip,
+            rq->method, rq->path, rs->status, bytes, (long long)ms,
+            rq->sess ? rq->sess->login : "-");
 }
 
 /* Static files: /static/<hash>/<path>.  The hash is the content's, so the
@@ -229,8 +227,7 @@ static int parse_body(struct req *rq)
                    ? 0
                    : 400;
     if (str_starts(ct, "multipart/form-data")) {
-        if (parse_multipart(ct, rq->body, rq->body_len, &rq->parts) !=
-            PARSE_OK)
+        if (parse_multipart(ct, rq->body, rq->body_len, &rq->parts) != PARSE_OK)
             return 400;
         for (size_t i = 0; i < rq->parts.n; i++) {
             struct mp_part *p = &rq->parts.items[i];
@@ -251,7 +248,8 @@ static void pick_lang(struct req *rq, struct resp *rs)
         rq->lang = strcmp(q, "en") == 0 ? "en" : "ja";
         struct buf b;
         buf_init(&b);
-        buf_printf(&b, "lang=%s; Path=/; Secure; SameSite=Lax; Max-Age=31536000",
+        buf_printf(&b,
+                   "lang=%s; Path=/; Secure; SameSite=Lax; Max-Age=31536000",
                    rq->lang);
         resp_header(rs, "Set-Cookie", b.data);
         buf_free(&b);
@@ -276,8 +274,8 @@ static int csrf_ok(struct req *rq)
     const char *tok = kv_get(&rq->form, "csrf");
     if (!tok)
         tok = req_header(rq, "X-CSRF-Token");
-    const char *want = rq->sess ? rq->sess->csrf
-                                : kv_get(&rq->cookies, "__Host-csrf");
+    const char *want =
+        rq->sess ? rq->sess->csrf : kv_get(&rq->cookies, "__Host-csrf");
     return tok && want && want[0] && str_ct_eq(tok, want);
 }
 
@@ -377,8 +375,7 @@ static void dispatch(struct req *rq, struct resp *rs)
 
 static enum MHD_Result handle_request(struct app *app,
                                       struct MHD_Connection *con,
-                                      const char *method,
-                                      struct conn_state *st)
+                                      const char *method, struct conn_state *st)
 {
     int64_t t0 = now_mono_ms();
     struct req rq;
@@ -397,8 +394,8 @@ static enum MHD_Result handle_request(struct app *app,
     rq.tls = app->cfg.tls_cert[0] != 0;
     char ip[64];
     client_ip(con, ip, sizeof ip);
-    const char *fwd = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
-                                                  "X-Forwarded-For");
+    const char *fwd =
+        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Forwarded-For");
     if (app->cfg.trust_proxy && fwd && strcmp(ip, "127.0.0.1") == 0) {
         /* The proxy appends the real client last. */
         const char *last = strrchr(fwd, ',');
@@ -410,11 +407,11 @@ static enum MHD_Result handle_request(struct app *app,
         rq.tls = proto && strcmp(proto, "https") == 0;
     }
     rq.remote_ip = ip;
-    const char *ua = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
-                                                 "User-Agent");
+    const char *ua =
+        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "User-Agent");
     rq.user_agent = ua ? ua : "";
-    rq.content_type = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
-                                                  "Content-Type");
+    rq.content_type =
+        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Type");
     rq.actor.login = "-";
     rq.actor.role = "";
     rq.actor.ip = rq.remote_ip;
@@ -425,8 +422,8 @@ static enum MHD_Result handle_request(struct app *app,
     int bad = parse_target(&rq, st->uri, &path);
     rq.path = path ? path : "/";
     rq.is_api = str_starts(rq.path, "/api/");
-    const char *cookie = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
-                                                     "Cookie");
+    const char *cookie =
+        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Cookie");
     if (cookie)
         parse_cookies(cookie, strlen(cookie), &rq.cookies);
     pick_lang(&rq, &rs);
@@ -463,23 +460,21 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
     if (!st->counted) {
         st->counted = 1;
         atomic_fetch_add(&in_flight, 1);
-        const char *ct = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
-                                                     "Content-Type");
-        int64_t limit = ct && str_starts(ct, "multipart/")
-                            ? app->cfg.max_upload
-                            : app->cfg.max_body;
-        const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
-                                                     "Content-Length");
+        const char *ct =
+            MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Type");
+        int64_t limit = ct && str_starts(ct, "multipart/") ? app->cfg.max_upload
+                                                           : app->cfg.max_body;
+        const char *cl =
+            MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoll(cl, NULL, 10) > limit)
             st->too_large = 1;
         return MHD_YES;
     }
     if (*upload_size) {
-        const char *ct = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
-                                                     "Content-Type");
-        int64_t limit = ct && str_starts(ct, "multipart/")
-                            ? app->cfg.max_upload
-                            : app->cfg.max_body;
+        const char *ct =
+            MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Type");
+        int64_t limit = ct && str_starts(ct, "multipart/") ? app->cfg.max_upload
+                                                           : app->cfg.max_body;
         if (!st->too_large && (int64_t)(st->body.len + *upload_size) > limit)
             st->too_large = 1;
         if (!st->too_large)
@@ -562,9 +557,8 @@ int http_serve(struct app *app)
         (unsigned)app->cfg.threads, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(64 * 1024), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
-        MHD_OPTION_URI_LOG_CALLBACK, uri_cb, NULL,
-        MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL, MHD_OPTION_ARRAY,
-        tls_opts, MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, uri_cb, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+        completed_cb, NULL, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!d) {
         log_error("cannot listen on %s", app->cfg.listen);
         free(cert);

@@ -22,8 +22,8 @@ struct session;
 
 /* Who is acting: copied into every audit entry. */
 struct actor {
-    int64_t user_id;     /* 0 when nobody is signed in */
-    const char *login;   /* "-" when nobody; "cli" for the command line */
+    int64_t user_id;   /* 0 when nobody is signed in */
+    const char *login; /* "-" when nobody; "cli" for the command line */
     const char *role;
     const char *ip;
     const char *ua;
@@ -32,26 +32,26 @@ struct actor {
 struct req {
     struct app *app;
     const char *method;
-    const char *path;          /* decoded path, without the query */
-    const char *query;         /* raw query string, "" when none */
+    const char *path;  /* decoded path, without the query */
+    const char *query; /* raw query string, "" when none */
     struct kvlist query_params;
-    struct kvlist form;        /* urlencoded body, or multipart text fields */
+    struct kvlist form; /* urlencoded body, or multipart text fields */
     struct kvlist cookies;
-    struct mp_parts parts;     /* multipart parts, files included */
+    struct mp_parts parts; /* multipart parts, files included */
     const char *body;
     size_t body_len;
     const char *content_type;
     const char *remote_ip;
     const char *user_agent;
-    const char *lang;          /* "ja" (default) or "en" */
-    int is_api;                /* path under /api/: answers are JSON */
+    const char *lang; /* "ja" (default) or "en" */
+    int is_api;       /* path under /api/: answers are JSON */
     int tls;
-    struct db_conn *db;        /* held for the whole request */
-    struct session *sess;      /* NULL when not signed in */
+    struct db_conn *db;   /* held for the whole request */
+    struct session *sess; /* NULL when not signed in */
     struct actor actor;
-    const char *params[4];     /* values of :name segments, in order */
+    const char *params[4]; /* values of :name segments, in order */
     char params_buf[4][256];
-    void *conn;                /* struct MHD_Connection * */
+    void *conn; /* struct MHD_Connection * */
 };
 
 struct resp {
@@ -66,17 +66,17 @@ struct resp {
 typedef int (*handler_fn)(struct req *rq, struct resp *rs);
 
 enum route_flags {
-    ROUTE_PUBLIC = 1,       /* no sign-in needed */
-    ROUTE_PENDING_OK = 2,   /* allowed while a password change or TOTP
-                               step is still owed after sign-in */
+    ROUTE_PUBLIC = 1,     /* no sign-in needed */
+    ROUTE_PENDING_OK = 2, /* allowed while a password change or TOTP
+                             step is still owed after sign-in */
 };
 
 struct route {
-    const char *method;   /* "GET", "POST", ... */
-    const char *pattern;  /* "/admin/users/:id/edit" */
+    const char *method;  /* "GET", "POST", ... */
+    const char *pattern; /* "/admin/users/:id/edit" */
     handler_fn fn;
-    const char *perm;     /* permission the user's role must hold, or NULL
-                             for "any signed-in user" */
+    const char *perm; /* permission the user's role must hold, or NULL
+                         for "any signed-in user" */
     unsigned flags;
 };
 

@@ -30,7 +30,6 @@
 _Static_assert(PASSWORD_HASH_SIZE == crypto_pwhash_STRBYTES,
                "PASSWORD_HASH_SIZE must match libsodium");
 
-
 static pthread_once_t list_once = PTHREAD_ONCE_INIT;
 static char *list_text;   /* copy of the file, lines NUL-terminated */
 static const char **list; /* sorted entries pointing into list_text */

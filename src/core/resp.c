@@ -85,8 +85,8 @@ void resp_error(struct req *rq, struct resp *rs, int status,
                 const char *title_key, const char *detail)
 {
     const char *lang = rq && rq->lang ? rq->lang : "ja";
-    const char *title = i18n_get(lang, title_key ? title_key
-                                                 : status_key(status));
+    const char *title =
+        i18n_get(lang, title_key ? title_key : status_key(status));
     if (!rq || rq->is_api) {
         json_t *p = json_object();
         char type[128];
@@ -109,9 +109,8 @@ void resp_error(struct req *rq, struct resp *rs, int status,
     json_object_set_new(ctx, "message", json_string(title));
     if (detail)
         json_object_set_new(ctx, "detail", json_string(detail));
-    resp_page(rq, rs, status, "error", title_key ? title_key
-                                                 : status_key(status),
-              ctx);
+    resp_page(rq, rs, status, "error",
+              title_key ? title_key : status_key(status), ctx);
 }
 
 static void add_static(json_t *st, const char *key, const char *path)
@@ -180,7 +179,8 @@ static void add_alert_banner(struct req *rq, json_t *ctx)
     json_object_set_new(b, "kind", json_string("error"));
     json_object_set_new(b, "text", json_string(text));
     json_object_set_new(b, "href", json_string("/admin/alerts"));
-    json_object_set_new(b, "link", json_string(i18n_get(rq->lang, "alerts.banner_link")));
+    json_object_set_new(b, "link",
+                        json_string(i18n_get(rq->lang, "alerts.banner_link")));
     json_t *list = json_object_get(ctx, "banners");
     if (!list) {
         list = json_array();
@@ -214,14 +214,16 @@ void resp_page(struct req *rq, struct resp *rs, int status, const char *tmpl,
     buf_init(&body);
     int rc = tmpl_render(tmpl, ctx, rq->lang, &body);
     buf_reset(&rs->body);
-    if (rc == 0 && req_header(rq, "HX-Request") && !req_header(rq, "HX-Boosted")) {
+    if (rc == 0 && req_header(rq, "HX-Request") &&
+        !req_header(rq, "HX-Boosted")) {
         /* htmx asks for the fragment only. */
         buf_append(&rs->body, body.data ? body.data : "", body.len);
     } else if (rc == 0) {
         /* A page with its own heading asks the layout not to add one. */
         if (body.data && strstr(body.data, "<h1"))
             json_object_set_new(ctx, "hide_title", json_true());
-        json_object_set_new(ctx, "body", json_string(body.data ? body.data : ""));
+        json_object_set_new(ctx, "body",
+                            json_string(body.data ? body.data : ""));
         rc = tmpl_render("layout", ctx, rq->lang, &rs->body);
     }
     buf_free(&body);
@@ -256,8 +258,8 @@ json_t *nav_for(struct req *rq)
             continue;
         json_t *o = json_object();
         json_object_set_new(o, "href", json_string(navs[i]->href));
-        json_object_set_new(o, "label",
-                            json_string(i18n_get(rq->lang, navs[i]->label_key)));
+        json_object_set_new(
+            o, "label", json_string(i18n_get(rq->lang, navs[i]->label_key)));
         json_object_set_new(o, "desc",
                             json_string(i18n_get(rq->lang, navs[i]->desc_key)));
         json_object_set_new(o, "current",

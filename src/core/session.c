@@ -152,16 +152,14 @@ int session_set_stage(struct req *rq, const char *stage)
 int session_destroy(struct req *rq, struct resp *rs)
 {
     if (rq->sess)
-        db_run(rq->db, "DELETE FROM sessions WHERE id = ?", "s",
-               rq->sess->id);
+        db_run(rq->db, "DELETE FROM sessions WHERE id = ?", "s", rq->sess->id);
     resp_cookie(rs, SESSION_COOKIE, "", 0);
     return 0;
 }
 
 int session_end_all(struct db_conn *c, int64_t user_id)
 {
-    return db_run(c, "DELETE FROM sessions WHERE user_id = ?", "i", user_id) <
-                   0
+    return db_run(c, "DELETE FROM sessions WHERE user_id = ?", "i", user_id) < 0
                ? -1
                : 0;
 }

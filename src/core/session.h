@@ -21,7 +21,7 @@ struct db_conn;
 #define SESSION_MAX_PERMS 96
 
 struct session {
-    char id[65];           /* SHA-256 of the token, hex */
+    char id[65]; /* SHA-256 of the token, hex */
     int64_t user_id;
     char login[64];
     char display_name[128];
@@ -47,8 +47,7 @@ int session_load(struct req *rq);
 /* Creates a session for user_id at stage, sets the cookie on rs (a new id
 ** at every sign-in: no fixation).  0 or -1. */
 int session_create(struct req *rq, struct resp *rs, int64_t user_id,
-                   const char *stage, int64_t prev_login_at,
-                   int failed_since);
+                   const char *stage, int64_t prev_login_at, int failed_since);
 int session_set_stage(struct req *rq, const char *stage);
 /* Deletes the current session and clears the cookie. */
 int session_destroy(struct req *rq, struct resp *rs);

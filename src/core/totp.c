@@ -32,7 +32,6 @@ static const char recovery_alphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";
 _Static_assert(TOTP_RECOVERY_HASH_SIZE == crypto_pwhash_STRBYTES,
                "TOTP_RECOVERY_HASH_SIZE must match libsodium");
 
-
 /* ---- base32 ---- */
 
 char *base32_encode(const unsigned char *in, size_t n)

@@ -108,8 +108,7 @@ int users_get(struct db_conn *c, int64_t id, struct user_rec *u)
     return rc;
 }
 
-int users_get_by_login(struct db_conn *c, const char *login,
-                       struct user_rec *u)
+int users_get_by_login(struct db_conn *c, const char *login, struct user_rec *u)
 {
     struct buf sql;
     buf_init(&sql);
@@ -169,8 +168,8 @@ static int valid_input(const struct user_input *in)
 
 static int role_id_of(struct db_conn *c, const char *role, int64_t *id)
 {
-    int rc = db_query_int(c, id, "SELECT id FROM roles WHERE name = ?", "s",
-                          role);
+    int rc =
+        db_query_int(c, id, "SELECT id FROM roles WHERE name = ?", "s", role);
     return rc == DB_ROW ? 0 : -1;
 }
 
@@ -269,13 +268,13 @@ int users_update(struct db_conn *c, const struct actor *who, int64_t id,
     char *email = in->email && in->email[0]
                       ? field_encrypt(the_app->keys, "users.email", in->email)
                       : NULL;
-    int64_t n = db_run(c,
-                       "UPDATE users SET display_name = ?, email = ?, "
-                       "department = ?, role_id = ?, updated_at = ? "
-                       "WHERE id = ?",
-                       "sssiii", in->display_name, email,
-                       in->department ? in->department : "", role_id,
-                       now_unix(), id);
+    int64_t n =
+        db_run(c,
+               "UPDATE users SET display_name = ?, email = ?, "
+               "department = ?, role_id = ?, updated_at = ? "
+               "WHERE id = ?",
+               "sssiii", in->display_name, email,
+               in->department ? in->department : "", role_id, now_unix(), id);
     free(email);
     int rc = one_row(c, n);
     if (rc != USERS_OK)
@@ -288,8 +287,8 @@ int users_update(struct db_conn *c, const struct actor *who, int64_t id,
     return finish(c, who, "user.update", id, detail);
 }
 
-int users_set_password(struct db_conn *c, const struct actor *who,
-                       int64_t id, const char *password, int must_change,
+int users_set_password(struct db_conn *c, const struct actor *who, int64_t id,
+                       const char *password, int must_change,
                        const char *keep_session, int *why)
 {
     struct user_rec u;
@@ -349,8 +348,7 @@ int users_delete(struct db_conn *c, const struct actor *who, int64_t id)
     if (is_admin(c, id) && other_admins(c, id) == 0)
         return fail(c, USERS_ELASTADMIN);
     if (session_end_all(c, id) != 0 ||
-        db_run(c, "DELETE FROM recovery_codes WHERE user_id = ?", "i", id) <
-            0)
+        db_run(c, "DELETE FROM recovery_codes WHERE user_id = ?", "i", id) < 0)
         return fail(c, USERS_EDB);
     int64_t n = db_run(c, "DELETE FROM users WHERE id = ?", "i", id);
     int rc = one_row(c, n);

@@ -24,7 +24,7 @@ struct user_rec {
     char role_label_en[128];
     int64_t role_id;
     int privileged;
-    char status[16];       /* "active" / "suspended" */
+    char status[16]; /* "active" / "suspended" */
     int must_change_password;
     int totp_enabled;
     int failed_count;
@@ -39,9 +39,9 @@ enum {
     USERS_OK = 0,
     USERS_ENOTFOUND = -1,
     USERS_EEXISTS = -2,
-    USERS_EINVAL = -3,     /* bad login name, display name, email, role */
-    USERS_EPASSWORD = -4,  /* password refused by the policy */
-    USERS_EAUDIT = -5,     /* the audit log could not be written */
+    USERS_EINVAL = -3,    /* bad login name, display name, email, role */
+    USERS_EPASSWORD = -4, /* password refused by the policy */
+    USERS_EAUDIT = -5,    /* the audit log could not be written */
     USERS_EDB = -6,
     USERS_ELASTADMIN = -7, /* would leave no active system administrator */
 };
@@ -69,8 +69,8 @@ int users_update(struct db_conn *c, const struct actor *who, int64_t id,
                  const struct user_input *in);
 /* must_change: the user must choose a new one at next sign-in.  Ends the
 ** user's other sessions (keep_session: the session id to keep, or NULL). */
-int users_set_password(struct db_conn *c, const struct actor *who,
-                       int64_t id, const char *password, int must_change,
+int users_set_password(struct db_conn *c, const struct actor *who, int64_t id,
+                       const char *password, int must_change,
                        const char *keep_session, int *why);
 /* Suspension ends every session at once (WIN-2). */
 int users_set_status(struct db_conn *c, const struct actor *who, int64_t id,

@@ -177,8 +177,8 @@ void hex_encode(const unsigned char *in, size_t n, char *out)
 
 char *b64url_encode(const unsigned char *in, size_t n)
 {
-    size_t cap = sodium_base64_encoded_len(
-        n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    size_t cap =
+        sodium_base64_encoded_len(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     char *out = xmalloc(cap);
     sodium_bin2base64(out, cap, in, n,
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);

@@ -74,7 +74,8 @@ void sha256_hex(const void *data, size_t n, char out[65]);
 
 /* Reads a whole file (bounded by maxlen); NULL on error. */
 char *file_read(const char *path, size_t maxlen, size_t *lenp);
-/* Writes via a temporary file and rename, so a crash never leaves half a file. */
+/* Writes via a temporary file and rename, so a crash never leaves half a file.
+ */
 int file_write_atomic(const char *path, const void *data, size_t n, int mode);
 
 /* Logging to stderr with a level prefix. */

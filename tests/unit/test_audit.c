@@ -172,31 +172,10 @@ static int reset(void **state)
     return 0;
 }
 
-/* Eight connections: the concurrent tests below share them. */
-static int setup(const char *engine)
+static int opened(struct app *app)
 {
-    const struct testlib_opts opts = {.pool = 8};
-    if (testlib_open_opts(engine, "audit", &opts, &g_app) != 0)
-        return -1;
-    str_copy(g_app.cfg.mail_from, "cityos@example.jp",
-             sizeof g_app.cfg.mail_from);
-    return 0;
-}
-
-static int setup_sqlite(void **state)
-{
-    return setup("sqlite");
-}
-
-/* A schema of our own, so other tests sharing the server are untouched. */
-static int setup_pg(void **state)
-{
-    return setup("pg");
-}
-
-static int teardown(void **state)
-{
-    testlib_close(&g_app);
+    str_copy(app->cfg.mail_from, "cityos@example.jp",
+             sizeof app->cfg.mail_from);
     return 0;
 }
 
@@ -858,10 +837,9 @@ int main(void)
         cmocka_unit_test_setup(test_verify_during_appends, reset),
         cmocka_unit_test_setup(test_alert, reset),
     };
-    int failed = cmocka_run_group_tests_name("audit (sqlite)", tests,
-                                             setup_sqlite, teardown);
-    if (testlib_have_pg())
-        failed += cmocka_run_group_tests_name("audit (postgresql)", tests,
-                                              setup_pg, teardown);
-    return failed ? 1 : 0;
+    /* Eight connections: the concurrent tests share them. */
+    const struct testlib_opts opts = {.pool = 8, .opened = opened};
+    return testlib_run_engines("audit", tests, ARRAY_LEN(tests), &opts, &g_app)
+               ? 1
+               : 0;
 }

@@ -436,34 +436,12 @@ static void test_daily_job(void **state)
 
 /* ---- fixtures --------------------------------------------------------- */
 
-/* Decrypted copies for verify/restore go to TMPDIR: watched.  On
-** PostgreSQL a database of our own: pg_restore --clean acts on a whole
-** database. */
-static int setup(const char *engine)
+static int opened(struct app *app)
 {
-    const struct testlib_opts opts = {.pool = 4, .pg_database = 1, .tmpdir = 1};
-    if (testlib_open_opts(engine, "backup", &opts, &g_app) != 0)
-        return -1;
     g_root = testlib_dir();
     snprintf(g_dir, sizeof g_dir, "%s/backups", g_root);
     snprintf(g_tmp, sizeof g_tmp, "%s/tmp", g_root);
-    g_app.cfg.backup_keep = 7;
-    return 0;
-}
-
-static int setup_sqlite(void **state)
-{
-    return setup("sqlite");
-}
-
-static int setup_pg(void **state)
-{
-    return setup("pg");
-}
-
-static int teardown(void **state)
-{
-    testlib_close(&g_app);
+    app->cfg.backup_keep = 7;
     return 0;
 }
 
@@ -491,10 +469,15 @@ int main(void)
         cmocka_unit_test_setup(test_consistent_while_writing, reset),
         cmocka_unit_test_setup(test_daily_job, reset),
     };
-    int failed = cmocka_run_group_tests_name("backup (sqlite)", sqlite_tests,
-                                             setup_sqlite, teardown);
+    /* Decrypted copies for verify/restore go to TMPDIR: watched.  On
+    ** PostgreSQL a database of our own: pg_restore --clean acts on a whole
+    ** database. */
+    const struct testlib_opts opts = {
+        .pool = 4, .pg_database = 1, .tmpdir = 1, .opened = opened};
+    int failed = testlib_run_group("sqlite", "backup", sqlite_tests,
+                                   ARRAY_LEN(sqlite_tests), &opts, &g_app);
     if (testlib_have_pg())
-        failed += cmocka_run_group_tests_name("backup (postgresql)", pg_tests,
-                                              setup_pg, teardown);
+        failed += testlib_run_group("pg", "backup", pg_tests,
+                                    ARRAY_LEN(pg_tests), &opts, &g_app);
     return failed ? 1 : 0;
 }

@@ -24,22 +24,6 @@
 
 static struct app app;
 
-static int setup_sqlite(void **state)
-{
-    return testlib_open("sqlite", "db", &app);
-}
-
-static int setup_pg(void **state)
-{
-    return testlib_open("pg", "db", &app);
-}
-
-static int teardown(void **state)
-{
-    testlib_close(&app);
-    return 0;
-}
-
 static void test_open_errors(void **state)
 {
     struct db *db = NULL;
@@ -209,10 +193,6 @@ int main(void)
     const struct CMUnitTest plain[] = {cmocka_unit_test(test_open_errors)};
     const struct CMUnitTest engine[] = {ALL_TESTS};
     int failed = cmocka_run_group_tests_name("db", plain, NULL, NULL);
-    failed += cmocka_run_group_tests_name("db-sqlite", engine, setup_sqlite,
-                                          teardown);
-    if (testlib_have_pg())
-        failed += cmocka_run_group_tests_name("db-postgresql", engine, setup_pg,
-                                              teardown);
+    failed += testlib_run_engines("db", engine, ARRAY_LEN(engine), NULL, &app);
     return failed ? 1 : 0;
 }

@@ -362,28 +362,9 @@ static void test_start_stop(void **state)
 
 /* ---- fixtures --------------------------------------------------------- */
 
-static int setup(const char *engine)
-{
-    const struct testlib_opts opts = {.pool = 4};
-    return testlib_open_opts(engine, "jobs", &opts, &g_app);
-}
-
-static int setup_sqlite(void **state)
-{
-    return setup("sqlite");
-}
-
-/* A schema of our own, so other tests sharing the server are untouched. */
-static int setup_pg(void **state)
-{
-    return setup("pg");
-}
-
-static int teardown(void **state)
+static void closing(struct app *app)
 {
     jobs_clear();
-    testlib_close(&g_app);
-    return 0;
 }
 
 int main(void)
@@ -404,10 +385,8 @@ int main(void)
         cmocka_unit_test_setup(test_start_stop, reset),
     };
     int failed = cmocka_run_group_tests_name("jobs window", pure, NULL, NULL);
-    failed += cmocka_run_group_tests_name("jobs (sqlite)", tests, setup_sqlite,
-                                          teardown);
-    if (testlib_have_pg())
-        failed += cmocka_run_group_tests_name("jobs (postgresql)", tests,
-                                              setup_pg, teardown);
+    const struct testlib_opts opts = {.pool = 4, .closing = closing};
+    failed +=
+        testlib_run_engines("jobs", tests, ARRAY_LEN(tests), &opts, &g_app);
     return failed ? 1 : 0;
 }

@@ -865,33 +865,16 @@ static void test_job_registered(void **state)
 
 /* ---- fixtures --------------------------------------------------------- */
 
-static int setup(const char *engine)
+static int opened(struct app *app)
 {
-    const struct testlib_opts opts = {.pool = 4};
-    if (testlib_open_opts(engine, "mail", &opts, &g_app) != 0)
-        return -1;
     snprintf(g_sink_dir, sizeof g_sink_dir, "%s/sink", testlib_dir());
-    mkdir(g_sink_dir, 0700);
-    str_copy(g_app.cfg.mail_from, FROM, sizeof g_app.cfg.mail_from);
-    return 0;
+    str_copy(app->cfg.mail_from, FROM, sizeof app->cfg.mail_from);
+    return mkdir(g_sink_dir, 0700);
 }
 
-static int setup_sqlite(void **state)
-{
-    return setup("sqlite");
-}
-
-/* A schema of our own, so other tests sharing the server are untouched. */
-static int setup_pg(void **state)
-{
-    return setup("pg");
-}
-
-static int teardown(void **state)
+static void closing(struct app *app)
 {
     testlib_sink_stop();
-    testlib_close(&g_app);
-    return 0;
 }
 
 int main(void)
@@ -912,10 +895,9 @@ int main(void)
         cmocka_unit_test_setup(test_purge_sent, reset),
         cmocka_unit_test_setup(test_job_registered, reset),
     };
-    int failed = cmocka_run_group_tests_name("mail (sqlite)", tests,
-                                             setup_sqlite, teardown);
-    if (testlib_have_pg())
-        failed += cmocka_run_group_tests_name("mail (postgresql)", tests,
-                                              setup_pg, teardown);
-    return failed ? 1 : 0;
+    const struct testlib_opts opts = {
+        .pool = 4, .opened = opened, .closing = closing};
+    return testlib_run_engines("mail", tests, ARRAY_LEN(tests), &opts, &g_app)
+               ? 1
+               : 0;
 }

@@ -202,6 +202,61 @@ void testlib_close(struct app *app)
     the_app = NULL;
 }
 
+/* ---- groups ----------------------------------------------------------- */
+
+/* What the running group's setup and teardown open and close. */
+static struct {
+    const char *engine;
+    const char *name;
+    const struct testlib_opts *opts;
+    struct app *app;
+} group;
+
+static int group_setup(void **state)
+{
+    if (testlib_open_opts(group.engine, group.name, group.opts, group.app) != 0)
+        return -1;
+    if (group.opts && group.opts->opened &&
+        group.opts->opened(group.app) != 0) {
+        testlib_close(group.app);
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    if (group.opts && group.opts->closing)
+        group.opts->closing(group.app);
+    testlib_close(group.app);
+    return 0;
+}
+
+int testlib_run_group(const char *engine, const char *name,
+                      const struct CMUnitTest *tests, size_t n,
+                      const struct testlib_opts *opts, struct app *app)
+{
+    group.engine = engine;
+    group.name = name;
+    group.opts = opts;
+    group.app = app;
+    char title[128];
+    snprintf(title, sizeof title, "%s (%s)", name,
+             strcmp(engine, "pg") == 0 ? "postgresql" : "sqlite");
+    return _cmocka_run_group_tests(title, tests, n, group_setup,
+                                   group_teardown);
+}
+
+int testlib_run_engines(const char *name, const struct CMUnitTest *tests,
+                        size_t n, const struct testlib_opts *opts,
+                        struct app *app)
+{
+    int failed = testlib_run_group("sqlite", name, tests, n, opts, app);
+    if (testlib_have_pg())
+        failed += testlib_run_group("pg", name, tests, n, opts, app);
+    return failed;
+}
+
 /* ---- files ------------------------------------------------------------ */
 
 int testlib_mkdtemp(const char *name, char *out, size_t outlen)

@@ -18,6 +18,7 @@
 #include "core/app.h"
 
 struct db_conn;
+struct CMUnitTest;
 
 struct testlib_opts {
     int pool;        /* database connections; 0: the configured default */
@@ -27,6 +28,10 @@ struct testlib_opts {
     int tmpdir;      /* TMPDIR: testlib_dir()/tmp, set before the database
                         is opened (SQLite reads it once), restored by
                         testlib_close(); to see what is left there */
+    /* Called by testlib_run_group() once the fixture is open (0, or -1
+    ** to fail the group) and before it is closed; either may be NULL. */
+    int (*opened)(struct app *app);
+    void (*closing)(struct app *app);
 };
 
 /* engine: "sqlite" or "pg"; name: a short word naming the test.  The
@@ -42,6 +47,17 @@ void testlib_close(struct app *app);
 const char *testlib_dir(void);
 /* 1 when CITYOS_TEST_PG is set. */
 int testlib_have_pg(void);
+
+/* Runs n tests as the cmocka group "NAME (sqlite)" or "NAME (postgresql)"
+** (engine "sqlite" or "pg") around one fixture opened with opts (may be
+** NULL) into app.  Returns the number of tests that failed. */
+int testlib_run_group(const char *engine, const char *name,
+                      const struct CMUnitTest *tests, size_t n,
+                      const struct testlib_opts *opts, struct app *app);
+/* The same on SQLite and, when CITYOS_TEST_PG is set, on PostgreSQL. */
+int testlib_run_engines(const char *name, const struct CMUnitTest *tests,
+                        size_t n, const struct testlib_opts *opts,
+                        struct app *app);
 
 /* A fresh, empty PostgreSQL schema (database = 0) or database (1) named
 ** after name on the CITYOS_TEST_PG server; its URL goes to url.  0 or -1
