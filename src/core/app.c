@@ -5,6 +5,7 @@
 */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,10 @@ static int set_value(struct config *cfg, const struct setting *s, const char *v)
     long long n = strtoll(v, &end, 10);
     if (errno || *end || end == v || n < 0) {
         fprintf(stderr, "cityos: %s must be a non-negative number\n", s->name);
+        return -1;
+    }
+    if (s->size == sizeof(int) && n > INT_MAX) {
+        fprintf(stderr, "cityos: %s is too large\n", s->name);
         return -1;
     }
     if (s->size == sizeof(int))

@@ -57,8 +57,9 @@ struct app {
 };
 
 /* Fills cfg from defaults, file, environment and argv (argv[0] is the
-** subcommand's first flag).  Unknown flags are an error.  Positional
-** arguments left over are returned in rest (NULL-terminated, in argv).
+** subcommand's first flag).  Flags that are not settings are left, with
+** the positional arguments, in rest (NULL-terminated, in argv), for the
+** command to check against its own flags.
 ** Returns 0, or -1 with a message printed. */
 int config_load(struct config *cfg, int argc, char **argv, char ***rest,
                 int *nrest);

@@ -39,8 +39,31 @@ static const char *arg_value(int argc, char **argv, const char *name)
     return NULL;
 }
 
+/* Settings were taken by config_load(); what is left must be one of the
+** command's own flags, so a mistyped flag is an error, not ignored. */
+static int check_flags(int argc, char **argv, const char *const *allowed)
+{
+    for (int i = 0; i < argc; i++) {
+        if (!str_starts(argv[i], "--"))
+            continue;
+        int ok = 0;
+        for (const char *const *a = allowed; *a && !ok; a++)
+            ok = strcmp(argv[i], *a) == 0;
+        if (!ok) {
+            fprintf(stderr, "cityos: unknown option %s (see cityos help)\n",
+                    argv[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static const char *const no_flags[] = {NULL};
+
 int cmd_init(struct app *app, int argc, char **argv)
 {
+    if (check_flags(argc, argv, no_flags) != 0)
+        return 2;
     if (app_open(app, 1) != 0)
         return 1;
     printf("cityos: schema version %d on %s; key file %s\n",
@@ -52,6 +75,8 @@ int cmd_init(struct app *app, int argc, char **argv)
 
 int cmd_serve(struct app *app, int argc, char **argv)
 {
+    if (check_flags(argc, argv, no_flags) != 0)
+        return 2;
     /* The server takes SIGTERM and SIGINT with sigwait(); block them
     ** before any thread starts so that every thread inherits the mask. */
     sigset_t set;
@@ -188,6 +213,11 @@ static int user_command(struct db_conn *c, const char *sub, int argc,
 
 int cmd_user(struct app *app, int argc, char **argv)
 {
+    static const char *const flags[] = {"--login", "--role",       "--name",
+                                        "--email", "--department", "--keep",
+                                        NULL};
+    if (check_flags(argc, argv, flags) != 0)
+        return 2;
     if (argc < 1) {
         fprintf(stderr, "usage: cityos user add|list|disable|enable|delete|"
                         "passwd|unlock --login NAME [--role ROLE]\n");
@@ -204,6 +234,8 @@ int cmd_user(struct app *app, int argc, char **argv)
 
 int cmd_audit(struct app *app, int argc, char **argv)
 {
+    if (check_flags(argc, argv, no_flags) != 0)
+        return 2;
     if (argc < 1 || strcmp(argv[0], "verify") != 0) {
         fprintf(stderr, "usage: cityos audit verify\n");
         return 2;
@@ -227,6 +259,9 @@ int cmd_audit(struct app *app, int argc, char **argv)
 
 int cmd_backup(struct app *app, int argc, char **argv)
 {
+    static const char *const flags[] = {"--dir", NULL};
+    if (check_flags(argc, argv, flags) != 0)
+        return 2;
     const char *dir = arg_value(argc, argv, "--dir");
     if (app_open(app, 0) != 0)
         return 1;
@@ -244,6 +279,9 @@ int cmd_backup(struct app *app, int argc, char **argv)
 
 int cmd_restore(struct app *app, int argc, char **argv)
 {
+    static const char *const flags[] = {"--from", NULL};
+    if (check_flags(argc, argv, flags) != 0)
+        return 2;
     const char *from = arg_value(argc, argv, "--from");
     if (!from) {
         fprintf(stderr, "usage: cityos restore --from FILE\n");
@@ -264,6 +302,8 @@ int cmd_restore(struct app *app, int argc, char **argv)
 
 int cmd_keys(struct app *app, int argc, char **argv)
 {
+    if (check_flags(argc, argv, no_flags) != 0)
+        return 2;
     if (argc < 1 || strcmp(argv[0], "rotate") != 0) {
         fprintf(stderr, "usage: cityos keys rotate\n");
         return 2;

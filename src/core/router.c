@@ -29,6 +29,9 @@ void router_add(const struct route *r, size_t n)
 static int match(const char *pattern, const char *path, struct req *rq)
 {
     int np = 0;
+    /* A route that matched only part of the path leaves nothing behind. */
+    for (int i = 0; i < 4; i++)
+        rq->params[i] = NULL;
     const char *p = pattern, *s = path;
     while (*p && *s) {
         if (*p == ':') {

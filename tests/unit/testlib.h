@@ -6,8 +6,7 @@
 ** server.  Also SQL helpers that fail the running test on error,
 ** temporary directories, and the SMTP sink tests/tools/smtp_sink.py.
 **
-** One fixture is open at a time: the helpers without a database argument
-** act on the database of the last testlib_open().
+** One fixture is open at a time: the SQL helpers act on its database.
 */
 #ifndef CITYOS_TESTLIB_H
 #define CITYOS_TESTLIB_H
