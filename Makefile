@@ -61,6 +61,14 @@ build/tests/%: tests/unit/%.c tests/unit/testlib.c $(ASAN_OBJ)
 test-unit: $(addprefix build/tests/,$(TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
 
+# bench/booking's load driver (optimised objects): the core without the
+# commands (cli.c and demo.c, which call every service) and the booking
+# engine, so services being written cannot break it.
+BENCH_OBJ := $(filter-out build/obj/src/core/cli.o build/obj/src/core/demo.o,$(filter build/obj/src/core/% build/obj/src/booking/%,$(OBJ))) build/obj/embedded.o
+build/bench/booking_load: bench/booking_load.c $(BENCH_OBJ)
+	@mkdir -p build/bench
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 # libFuzzer targets: clang, ASan + UBSan; each links the library objects
 # built with clang.
 FUZZ_CC := clang

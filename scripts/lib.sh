@@ -6,6 +6,7 @@
 # user (initdb refuses to run as root), listens on 127.0.0.1 only, keeps its
 # unix socket inside that directory and trusts every local connection: it
 # exists for the length of one test run and holds fictional data only.
+# shellcheck shell=bash
 
 # Messages go to standard error so that functions can print results.
 say() { printf '%s\n' "$*" >&2; }

@@ -22,6 +22,7 @@
 #include "password.h"
 #include "tmpl.h"
 #include "users.h"
+#include "pickup/pickup.h"
 
 static struct actor cli_actor(void)
 {
@@ -96,6 +97,7 @@ int cmd_serve(struct app *app, int argc, char **argv)
     }
     auth_register();
     admin_register();
+    pickup_register();
     mail_job_register();
     backup_job_register();
     if (app->cfg.jobs && jobs_start(app) != 0)

@@ -74,6 +74,9 @@ static const struct enc_column {
     {"mail_queue", "id", "to_addr", "mail_queue.to_addr"},
     {"mail_queue", "id", "subject", "mail_queue.subject"},
     {"mail_queue", "id", "body", "mail_queue.body"},
+    /* pickup: the name in kana (staff only) and the citizen's address */
+    {"notices", "id", "name_kana", "notices.name_kana"},
+    {"notices", "id", "email", "notices.email"},
 };
 
 /* ---- small helpers ---- */

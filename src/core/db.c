@@ -5,10 +5,12 @@
 */
 #include "db_int.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "embed.h"
 #include "util.h"
@@ -41,6 +43,7 @@ int db_open(const char *url, int pool_size, struct db **out, char *err,
     db->conns = xcalloc((size_t)db->nconns, sizeof *db->conns);
     pthread_mutex_init(&db->mu, NULL);
     pthread_cond_init(&db->cv, NULL);
+    pthread_mutex_init(&db->write_mu, NULL);
     for (int i = 0; i < db->nconns; i++)
         db->conns[i].db = db;
     /* Connect one now so a wrong URL is reported at once. */
@@ -62,6 +65,7 @@ void db_close(struct db *db)
             db->ops->disconnect(&db->conns[i]);
     pthread_mutex_destroy(&db->mu);
     pthread_cond_destroy(&db->cv);
+    pthread_mutex_destroy(&db->write_mu);
     free(db->conns);
     free(db->url);
     free(db->path);
@@ -169,16 +173,45 @@ int db_ping(struct db *db)
     return rc == DB_ROW && one == 1 ? 0 : -1;
 }
 
+/* SQLite: the process's writers take turns (see write_mu in db_int.h).
+** Bounded by the same 10 s as the busy timeout, so a thread that already
+** writes on another connection of the pool gets DB_BUSY, not a hang. */
+static int write_lock(struct db_conn *c)
+{
+    if (c->db->engine != DB_SQLITE)
+        return DB_OK;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    int e = pthread_mutex_timedlock(&c->db->write_mu, &until);
+    if (e == 0)
+        return DB_OK;
+    db_set_error(c, e == ETIMEDOUT ? "database is locked (writer queue)"
+                                   : "writer lock failed");
+    return DB_BUSY;
+}
+
+static void write_unlock(struct db_conn *c)
+{
+    if (c->db->engine == DB_SQLITE)
+        pthread_mutex_unlock(&c->db->write_mu);
+}
+
 int db_begin(struct db_conn *c)
 {
     if (c->in_tx) {
         db_set_error(c, "transaction already open");
         return DB_ERROR;
     }
-    int rc = c->db->ops->exec(c, c->db->engine == DB_SQLITE ? "BEGIN IMMEDIATE"
-                                                            : "BEGIN");
+    int rc = write_lock(c);
+    if (rc != DB_OK)
+        return rc;
+    rc = c->db->ops->exec(c, c->db->engine == DB_SQLITE ? "BEGIN IMMEDIATE"
+                                                        : "BEGIN");
     if (rc == DB_OK)
         c->in_tx = 1;
+    else
+        write_unlock(c);
     return rc;
 }
 
@@ -189,6 +222,8 @@ int db_commit(struct db_conn *c)
         /* A failed COMMIT leaves nothing applied; close the transaction. */
         c->db->ops->exec(c, "ROLLBACK");
     }
+    if (c->in_tx)
+        write_unlock(c);
     c->in_tx = 0;
     return rc;
 }
@@ -196,6 +231,8 @@ int db_commit(struct db_conn *c)
 int db_rollback(struct db_conn *c)
 {
     int rc = c->db->ops->exec(c, "ROLLBACK");
+    if (c->in_tx)
+        write_unlock(c);
     c->in_tx = 0;
     return rc;
 }

@@ -33,6 +33,12 @@ struct db {
     const struct db_ops *ops;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    /* SQLite: held by the connection whose write transaction is open, so
+    ** that the writers of one process queue here instead of polling the
+    ** file lock in SQLite's busy handler (sleeps of up to 100 ms, unfair:
+    ** seconds of tail latency with a dozen writers).  Writers of other
+    ** processes still meet at the file lock, with the busy timeout. */
+    pthread_mutex_t write_mu;
     struct db_conn *conns;
     int nconns;
 };

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "db.h"
 #include "http.h"
+#include "pickup/pickup.h"
 #include "users.h"
 
 #define DEMO_PASSWORD "Cityos-Demo-2026"
@@ -55,6 +56,8 @@ int cmd_demo(struct app *app, int argc, char **argv)
         }
     }
     db_release(c);
+    if (!failed && pickup_demo(app) != 0)
+        failed = 1;
     app_close(app);
     if (failed)
         return 1;

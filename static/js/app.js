@@ -6,6 +6,8 @@
  *   data-confirm="text"   on a button, link or form: asks before going on
  *   data-autosubmit       on a select (or any field): submits its form on
  *                         change, for filters; keep a submit button too
+ *   data-print            on a button (rendered hidden): shown when this
+ *                         script runs, prints the page (the pull list)
  *
  * It also sends the page's CSRF token with htmx requests that change state,
  * moves focus to a form's error summary so screen readers hear it first,
@@ -19,7 +21,18 @@
     return input ? input.value : "";
   }
 
+  function showPrintButtons() {
+    var buttons = document.querySelectorAll("[data-print]");
+    for (var i = 0; i < buttons.length; i++) {
+      buttons[i].hidden = false;
+    }
+  }
+
   function onClick(event) {
+    if (event.target.closest("[data-print]")) {
+      window.print();
+      return;
+    }
     var el = event.target.closest("[data-confirm]");
     if (!el || el.tagName === "FORM") {
       return;
@@ -101,8 +114,10 @@
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () {
       focusErrorSummary(document);
+      showPrintButtons();
     });
   } else {
     focusErrorSummary(document);
+    showPrintButtons();
   }
 })();

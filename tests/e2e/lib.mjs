@@ -147,6 +147,7 @@ async function smtpSink(dir) {
     return {
         url: `smtp://127.0.0.1:${port}`,
         dir: mdir,
+        proc: p,
         stop: async () => { p.kill('SIGTERM'); await exited; },
     };
 }
@@ -191,12 +192,6 @@ export async function startServer(opts = {}) {
         cli: (args, input) => cityos(db.url, keyFile, args, { input }),
         output() { return this.log; },
     };
-    let r = await server.cli(['init']);
-    assert.equal(r.code, 0, `cityos init: ${r.stderr}`);
-    if (opts.demo !== false) {
-        r = await server.cli(['demo']);
-        assert.equal(r.code, 0, `cityos demo: ${r.stderr}`);
-    }
     server.start = async () => {
         server.port = await freePort();
         server.url = `http://127.0.0.1:${server.port}`;
@@ -206,7 +201,12 @@ export async function startServer(opts = {}) {
             '--base-url', server.url, ...(opts.args || [])];
         const p = spawn(BIN, args, {
             cwd: ROOT,
-            env: { ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=1', ...process.env },
+            // Leaks at exit are checked too: a clean SIGTERM frees everything.
+            env: {
+                ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=1',
+                UBSAN_OPTIONS: 'print_stacktrace=1',
+                ...process.env,
+            },
             stdio: ['ignore', 'pipe', 'pipe'],
         });
         server.proc = p;
@@ -250,9 +250,35 @@ export async function startServer(opts = {}) {
             if (!process.env.CITYOS_TEST_KEEP) rmSync(dir, { recursive: true, force: true });
         }
     };
-    await server.start();
+    try {
+        let r = await server.cli(['init']);
+        assert.equal(r.code, 0, `cityos init: ${r.stderr}`);
+        if (opts.demo !== false) {
+            r = await server.cli(['demo']);
+            assert.equal(r.code, 0, `cityos demo: ${r.stderr}`);
+        }
+        await server.start();
+    } catch (e) {
+        server.proc?.kill('SIGKILL');
+        server.proc = null;
+        await server.stop().catch(() => {});
+        throw e;
+    }
+    live.add(server);
+    const stop = server.stop;
+    server.stop = async () => { live.delete(server); await stop(); };
     return server;
 }
+
+// Servers still running when the test process exits (a crash, a hook that
+// threw) are killed rather than left behind.
+const live = new Set();
+process.on('exit', () => {
+    for (const s of live) {
+        s.proc?.kill('SIGKILL');
+        s.smtp.proc?.kill('SIGKILL');
+    }
+});
 
 // The tag for startServer from a test file's URL: "signin" for
 // .../signin.test.mjs.

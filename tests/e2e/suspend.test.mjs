@@ -2,7 +2,8 @@
 // (WIN-2): the administrator suspends tanaka on the admin page while
 // tanaka is signed in elsewhere; tanaka's next request lands on the
 // sign-in page and signing in is refused; re-enabled, tanaka signs in.
-// The same through `cityos user disable` / `enable`.
+// The same through `cityos user disable` / `enable`.  A locked account
+// (--lockout-threshold 3) is unlocked on the admin page (SEC-9).
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +16,7 @@ const SUSPENDED = '利用停止中';
 
 let server, browser, adminCtx, admin;
 before(async () => {
-    server = await startServer({ tag: tagOf(import.meta.url) });
+    server = await startServer({ tag: tagOf(import.meta.url), args: ['--lockout-threshold', '3'] });
     browser = await launch();
     adminCtx = await newContext(browser, server);
     admin = await adminCtx.newPage();
@@ -77,6 +78,21 @@ test('`cityos user disable` ends sessions too; `enable` lets the user back', asy
     assert.equal(r.code, 0, r.stderr);
     await signIn(page, 'sato');
     assert.equal(pathOf(page), '/');
+    await ctx.close();
+});
+
+test('a locked account is unlocked on the admin page', async () => {
+    const ctx = await newContext(browser, server);
+    const page = await ctx.newPage();
+    for (let i = 0; i < 3; i++) await signIn(page, 'operator1', 'wrong-' + i);
+    let res = await signIn(page, 'operator1');
+    assert.equal(res.status(), 403, 'locked');
+    await openAccount('operator1');
+    assert.match(await admin.textContent('#account-state'), /ロック/);
+    await Promise.all([admin.waitForNavigation(), admin.click('#unlock-user')]);
+    assert.equal(await admin.locator('#unlock-user').count(), 0);
+    res = await signIn(page, 'operator1');
+    assert.equal(pathOf(page), '/', `after unlock: ${res.status()}`);
     await ctx.close();
 });
 

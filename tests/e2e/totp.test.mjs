@@ -110,7 +110,9 @@ test('a code already used is refused (replay)', async () => {
     const res = await submit(page, { '#code': used }, TOTP_BUTTON);
     assert.equal(res.status(), 401);
     assert.equal(pathOf(page), '/login/totp');
-    await submit(page, { '#code': await freshCode(admin.secret, admin.state) }, TOTP_BUTTON);
+    // Finish with a recovery code (a fresh TOTP code could mean waiting
+    // for the clock: the steps up to the one just refused are spent).
+    await submit(page, { '#code': admin.codes.pop() }, TOTP_BUTTON);
     assert.equal(pathOf(page), '/');
     await signOut(page);
 });
