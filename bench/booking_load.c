@@ -190,9 +190,9 @@ static void setup_raw(struct db *db, size_t nrows)
         die("no connection", NULL);
     if (db_exec(c, "CREATE TABLE IF NOT EXISTS bench_rows (id BIGINT "
                    "PRIMARY KEY, n INTEGER NOT NULL)") != DB_OK ||
-        db_exec(c, "CREATE TABLE IF NOT EXISTS bench_log (k TEXT NOT NULL "
-                   "UNIQUE, row_id BIGINT NOT NULL, ts BIGINT NOT NULL)") !=
-            DB_OK)
+        db_exec(c,
+                "CREATE TABLE IF NOT EXISTS bench_log (k TEXT NOT NULL "
+                "UNIQUE, row_id BIGINT NOT NULL, ts BIGINT NOT NULL)") != DB_OK)
         die("raw tables", db_errmsg(c));
     if (db_begin(c) != DB_OK)
         die("begin", db_errmsg(c));

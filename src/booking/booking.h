@@ -53,15 +53,16 @@ enum {
     BOOKING_EINVAL = -5,     /* bad party size, date, time, length ... */
     BOOKING_EAUDIT = -6,     /* the audit entry could not be written */
     BOOKING_EDB = -7,
-    BOOKING_EBUSY = -8,      /* database busy after retries: try again */
-    BOOKING_ECONFLICT = -9,  /* a schedule change would leave a slot with
-                                fewer places than are booked */
+    BOOKING_EBUSY = -8,     /* database busy after retries: try again */
+    BOOKING_ECONFLICT = -9, /* a schedule change would leave a slot with
+                               fewer places than are booked */
 };
 const char *booking_error_key(int rc);
 
 #define BOOKING_MAX_PARTY 10
-#define BOOKING_KEY_MAX 64   /* member keys: 1-63 printable ASCII bytes, no
-                                spaces ("notice:123456789") */
+/* Member keys: 1-63 printable ASCII bytes without spaces, e.g.
+** "notice:123456789". */
+#define BOOKING_KEY_MAX   64
 #define BOOKING_MAX_HOURS 64 /* weekly intervals of one resource */
 
 /* Slot lengths allowed (RSV-11). */
@@ -69,18 +70,18 @@ int booking_slot_len_valid(int minutes);
 
 struct booking_resource {
     int64_t id;
-    char kind[32];          /* "pickup", "event", "consultation", "equipment" */
+    char kind[32]; /* "pickup", "event", "consultation", "equipment" */
     char name[128];
     char address[256];
     char note[512];
-    int open;               /* 0: closed, no new bookings */
-    int slot_minutes;       /* 60, 30, 20, 15 or 10 */
-    int capacity;           /* default places per slot */
-    int window_days;        /* bookable up to N days ahead (1 .. 366) */
-    int deadline_days;      /* citizens book, change and cancel until the
-                               end of the Nth day before the slot's day
-                               ("N日前まで"; 0: until the slot starts) */
-    int max_party;          /* 1 .. BOOKING_MAX_PARTY */
+    int open;          /* 0: closed, no new bookings */
+    int slot_minutes;  /* 60, 30, 20, 15 or 10 */
+    int capacity;      /* default places per slot */
+    int window_days;   /* bookable up to N days ahead (1 .. 366) */
+    int deadline_days; /* citizens book, change and cancel until the
+                          end of the Nth day before the slot's day
+                          ("N日前まで"; 0: until the slot starts) */
+    int max_party;     /* 1 .. BOOKING_MAX_PARTY */
 };
 
 /* Weekly opening hours: weekday 0 = Sunday ... 6 = Saturday.  A day may
@@ -115,18 +116,18 @@ struct booking {
     int64_t id;
     int64_t resource_id;
     int64_t slot_id;
-    char ref[16];            /* short reference shown to the citizen */
+    char ref[16]; /* short reference shown to the citizen */
     int party;
-    char status[16];         /* "active", "cancelled", "visited", "noshow" */
-    char channel[16];        /* "web", "counter", "callcenter", "api" */
+    char status[16];  /* "active", "cancelled", "visited", "noshow" */
+    char channel[16]; /* "web", "counter", "callcenter", "api" */
     char date[11];
     int start_min, len_min;
     int64_t created_at, updated_at;
     int nmembers;
     char members[BOOKING_MAX_PARTY][BOOKING_KEY_MAX];
-    char created_by[64];     /* login of whoever made it ("-": a citizen) */
-    int64_t prev_slot_id;    /* for on_move hooks: the slot before the move
-                                (0 otherwise) */
+    char created_by[64];  /* login of whoever made it ("-": a citizen) */
+    int64_t prev_slot_id; /* for on_move hooks: the slot before the move
+                             (0 otherwise) */
 };
 
 /* ---- services built on the engine ---- */
@@ -229,11 +230,11 @@ int booking_month(struct db_conn *c, int64_t resource_id, const char *from,
 
 struct booking_request {
     int64_t slot_id;
-    int party;                         /* = number of members */
+    int party;                              /* = number of members */
     const char *members[BOOKING_MAX_PARTY]; /* member keys */
     const char *channel;
-    int override_deadline;             /* staff may book past the deadline
-                                          (never past capacity); audited */
+    int override_deadline; /* staff may book past the deadline
+                              (never past capacity); audited */
 };
 
 /* Books atomically (see the top of this file).  On BOOKING_OK *out holds
@@ -243,15 +244,15 @@ int booking_create(struct db_conn *c, const struct actor *who,
                    const struct booking_request *req, struct booking *out);
 /* Moves a booking to another slot in one transaction: the old places are
 ** given back and the new ones taken, or nothing changes. */
-int booking_move(struct db_conn *c, const struct actor *who,
-                 int64_t booking_id, int64_t new_slot_id,
-                 int override_deadline, struct booking *out);
+int booking_move(struct db_conn *c, const struct actor *who, int64_t booking_id,
+                 int64_t new_slot_id, int override_deadline,
+                 struct booking *out);
 /* Cancels; the places and the members' keys are released. */
 int booking_cancel(struct db_conn *c, const struct actor *who,
                    int64_t booking_id, int override_deadline);
 /* "visited" or "noshow" after the slot (staff). */
-int booking_mark(struct db_conn *c, const struct actor *who,
-                 int64_t booking_id, const char *status);
+int booking_mark(struct db_conn *c, const struct actor *who, int64_t booking_id,
+                 const char *status);
 int booking_get(struct db_conn *c, int64_t booking_id, struct booking *b);
 int booking_get_by_ref(struct db_conn *c, const char *ref, struct booking *b);
 /* The active booking held by a member key, if any. */
@@ -265,8 +266,7 @@ int booking_list_day(struct db_conn *c, int64_t resource_id, const char *date,
                      struct json_t **out);
 /* The changes of one booking, oldest first: [{ts, action, login, channel,
 ** from_slot_id, to_slot_id, from_status, to_status, detail}]. */
-int booking_history(struct db_conn *c, int64_t booking_id,
-                    struct json_t **out);
+int booking_history(struct db_conn *c, int64_t booking_id, struct json_t **out);
 
 /* 1 when the slot may still be booked or changed by a citizen at now:
 ** not in the past, inside the window, before the deadline, resource open. */

@@ -22,11 +22,13 @@ struct db_stmt;
 ** operation in logs and alerts. */
 int bk_tx(struct db_conn *c, int (*body)(struct db_conn *c, void *arg),
           void *arg, const char *what);
+/* bk_tx on a connection outside any transaction, without the alert. */
+int bk_tx_own(struct db_conn *c, int (*body)(struct db_conn *c, void *arg),
+              void *arg, const char *what);
 /* bk_tx, but on SQLite bookings made at the same time by several threads
 ** share one commit, each in a savepoint of its own (group.c). */
-int bk_tx_grouped(struct db_conn *c,
-                  int (*body)(struct db_conn *c, void *arg), void *arg,
-                  const char *what);
+int bk_tx_grouped(struct db_conn *c, int (*body)(struct db_conn *c, void *arg),
+                  void *arg, const char *what);
 /* A DB_* error from a statement as a body result: DB_BUSY -> BK_RETRY,
 ** anything else BOOKING_EDB. */
 int bk_db_err(int db_rc);
@@ -41,18 +43,18 @@ const char *bk_login(const struct actor *who);
 
 /* The columns of a resource, in the order bk_resource_row reads them. */
 #define BK_RESOURCE_COLS                                                       \
-    "r.id, r.kind, r.name, r.address, r.note, r.is_open, r.slot_minutes, "    \
+    "r.id, r.kind, r.name, r.address, r.note, r.is_open, r.slot_minutes, "     \
     "r.capacity, r.window_days, r.deadline_days, r.max_party"
 #define BK_RESOURCE_NCOLS 11
 void bk_resource_row(struct db_stmt *s, int col, struct booking_resource *r);
 #define BK_SLOT_COLS                                                           \
-    "s.id, s.resource_id, s.date, s.start_min, s.len_min, s.capacity, "       \
+    "s.id, s.resource_id, s.date, s.start_min, s.len_min, s.capacity, "        \
     "s.booked"
 #define BK_SLOT_NCOLS 7
 void bk_slot_row(struct db_stmt *s, int col, struct booking_slot *sl);
 #define BK_BOOKING_COLS                                                        \
-    "b.id, b.resource_id, b.slot_id, b.ref, b.party, b.status, b.channel, "   \
-    "b.date, b.start_min, b.len_min, b.created_at, b.updated_at, b.members, " \
+    "b.id, b.resource_id, b.slot_id, b.ref, b.party, b.status, b.channel, "    \
+    "b.date, b.start_min, b.len_min, b.created_at, b.updated_at, b.members, "  \
     "b.created_by"
 void bk_booking_row(struct db_stmt *s, struct booking *b);
 void bk_copy_col(struct db_stmt *s, int col, char *dst, size_t n);

@@ -111,6 +111,15 @@ int bk_tx(struct db_conn *c, int (*body)(struct db_conn *c, void *arg),
         int rc = body(c, arg);
         return rc == BK_RETRY ? BOOKING_EBUSY : rc;
     }
+    int rc = bk_tx_own(c, body, arg, what);
+    if (rc == BOOKING_EAUDIT)
+        audit_alert(db_of(c), "audit.write_failed", what);
+    return rc;
+}
+
+int bk_tx_own(struct db_conn *c, int (*body)(struct db_conn *c, void *arg),
+              void *arg, const char *what)
+{
     for (int attempt = 0; attempt < BK_TRIES; attempt++) {
         if (attempt > 0)
             backoff(attempt);
@@ -134,9 +143,7 @@ int bk_tx(struct db_conn *c, int (*body)(struct db_conn *c, void *arg),
         db_rollback(c);
         if (rc == BK_RETRY || rc == BOOKING_EBUSY)
             continue;
-        if (rc == BOOKING_EAUDIT)
-            audit_alert(db_of(c), "audit.write_failed", what);
-        else if (rc == BOOKING_EDB)
+        if (rc == BOOKING_EDB)
             log_error("booking: %s: %s", what, db_errmsg(c));
         return rc;
     }

@@ -97,9 +97,16 @@ static int run_one(struct db_conn *c, struct job *j)
     return BOOKING_EBUSY;
 }
 
-/* Runs a batch in one transaction and sets every job's result. */
+/* Runs a batch in one transaction and sets every job's result.  A batch
+** of one (no concurrency) needs no savepoint: its own transaction is all
+** or nothing (a savepoint copies every page it changes to a journal in
+** memory, some 30% of a booking's CPU time). */
 static void run_batch(struct db_conn *c, struct job *batch)
 {
+    if (!batch->next) {
+        batch->rc = bk_tx_own(c, batch->body, batch->arg, batch->what);
+        return;
+    }
     int rc = DB_BUSY;
     for (int attempt = 0; attempt < BK_TRIES && rc == DB_BUSY; attempt++)
         rc = db_begin(c);

@@ -41,7 +41,8 @@ static int resource_valid(const struct booking_resource *r)
 {
     return kind_ok(r->kind) && text_ok(r->name, sizeof r->name, 1) &&
            text_ok(r->address, sizeof r->address, 0) &&
-           text_ok(r->note, sizeof r->note, 0) && (r->open == 0 || r->open == 1) &&
+           text_ok(r->note, sizeof r->note, 0) &&
+           (r->open == 0 || r->open == 1) &&
            booking_slot_len_valid(r->slot_minutes) && r->capacity >= 1 &&
            r->capacity <= 10000 && r->window_days >= 1 &&
            r->window_days <= 366 && r->deadline_days >= 0 &&
@@ -100,9 +101,8 @@ static int save_new(struct db_conn *c, struct save_args *a)
         "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "RETURNING id",
         "ssssiiiiiiii", r->kind, r->name, r->address, r->note, (int64_t)r->open,
-        (int64_t)r->slot_minutes, (int64_t)r->capacity,
-        (int64_t)r->window_days, (int64_t)r->deadline_days,
-        (int64_t)r->max_party, now, now);
+        (int64_t)r->slot_minutes, (int64_t)r->capacity, (int64_t)r->window_days,
+        (int64_t)r->deadline_days, (int64_t)r->max_party, now, now);
     if (!s)
         return BOOKING_EDB;
     int rc = db_step(s);
@@ -130,16 +130,15 @@ static int save_existing(struct db_conn *c, struct save_args *a)
         return rc;
     if (strcmp(old.kind, r->kind) != 0)
         return BOOKING_EINVAL;
-    int64_t n = db_run(c,
-                       "UPDATE booking_resources SET name = ?, address = ?, "
-                       "note = ?, is_open = ?, slot_minutes = ?, capacity = ?, "
-                       "window_days = ?, deadline_days = ?, max_party = ?, "
-                       "updated_at = ? WHERE id = ?",
-                       "sssiiiiiiii", r->name, r->address, r->note,
-                       (int64_t)r->open, (int64_t)r->slot_minutes,
-                       (int64_t)r->capacity, (int64_t)r->window_days,
-                       (int64_t)r->deadline_days, (int64_t)r->max_party,
-                       now_unix(), r->id);
+    int64_t n = db_run(
+        c,
+        "UPDATE booking_resources SET name = ?, address = ?, "
+        "note = ?, is_open = ?, slot_minutes = ?, capacity = ?, "
+        "window_days = ?, deadline_days = ?, max_party = ?, "
+        "updated_at = ? WHERE id = ?",
+        "sssiiiiiiii", r->name, r->address, r->note, (int64_t)r->open,
+        (int64_t)r->slot_minutes, (int64_t)r->capacity, (int64_t)r->window_days,
+        (int64_t)r->deadline_days, (int64_t)r->max_party, now_unix(), r->id);
     if (n < 0)
         return bk_db_err((int)n);
     if (old.slot_minutes != r->slot_minutes || old.capacity != r->capacity ||

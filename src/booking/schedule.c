@@ -180,18 +180,15 @@ static void plan_interval(struct plan *p, int64_t day, int len,
             p->cap = p->cap ? p->cap * 2 : 1024;
             p->v = xrealloc(p->v, p->cap * sizeof *p->v);
         }
-        p->v[p->n++] = (struct plan_slot){day, t, len,
-                                          iv->capacity ? iv->capacity
-                                                       : default_cap,
-                                          0};
+        p->v[p->n++] = (struct plan_slot){
+            day, t, len, iv->capacity ? iv->capacity : default_cap, 0};
     }
 }
 
 /* The slots the schedule asks for, in date and time order. */
 static void make_plan(const struct booking_resource *r, int64_t first,
-                      int64_t last, const struct booking_hours *h,
-                      size_t nh, const struct exc *ex, size_t nex,
-                      struct plan *p)
+                      int64_t last, const struct booking_hours *h, size_t nh,
+                      const struct exc *ex, size_t nex, struct plan *p)
 {
     size_t e = 0;
     for (int64_t day = first; day <= last; day++) {
@@ -261,8 +258,8 @@ static long match(const struct have_slot *have, size_t nh, struct plan *p,
                 steps[i].what = DROP_LATER;
             continue;
         }
-        while (j < p->n && (p->v[j].day < h->day ||
-                            (p->v[j].day == h->day && p->v[j].start < h->start)))
+        while (j < p->n && (p->v[j].day < h->day || (p->v[j].day == h->day &&
+                                                     p->v[j].start < h->start)))
             j++;
         if (j < p->n && p->v[j].day == h->day && p->v[j].start == h->start) {
             struct plan_slot *ps = &p->v[j];
@@ -289,7 +286,8 @@ static int apply(struct db_conn *c, const struct booking_resource *r,
     for (size_t i = 0; i < nh; i++) {
         int64_t n = 0;
         if (steps[i].what == DROP || steps[i].what == DROP_LATER)
-            n = db_run(c, "DELETE FROM booking_slots WHERE id = ? AND booked = 0",
+            n = db_run(c,
+                       "DELETE FROM booking_slots WHERE id = ? AND booked = 0",
                        "i", have[i].id);
         else if (steps[i].what == CHANGE)
             n = db_run(c,
@@ -390,8 +388,8 @@ static int hours_valid(const struct booking_hours *h, size_t n)
             h[i].capacity < 0 || h[i].capacity > 10000)
             return 0;
         for (size_t j = 0; j < i; j++)
-            if (h[j].weekday == h[i].weekday &&
-                h[i].start_min < h[j].end_min && h[j].start_min < h[i].end_min)
+            if (h[j].weekday == h[i].weekday && h[i].start_min < h[j].end_min &&
+                h[j].start_min < h[i].end_min)
                 return 0;
     }
     return 1;
@@ -512,9 +510,8 @@ static int open_overlaps(struct db_conn *c, const struct exc_args *a)
                           "SELECT COUNT(*) FROM booking_exceptions WHERE "
                           "resource_id = ? AND date = ? AND kind = 'open' AND "
                           "start_min <> ? AND start_min < ? AND end_min > ?",
-                          "isiii", a->rid, a->e->date,
-                          (int64_t)a->e->start_min, (int64_t)a->e->end_min,
-                          (int64_t)a->e->start_min);
+                          "isiii", a->rid, a->e->date, (int64_t)a->e->start_min,
+                          (int64_t)a->e->end_min, (int64_t)a->e->start_min);
     if (rc != DB_ROW)
         return bk_db_err(rc);
     return n > 0 ? BOOKING_EINVAL : BOOKING_OK;
@@ -566,8 +563,8 @@ static int exc_set_body(struct db_conn *c, void *arg)
         snprintf(detail, sizeof detail, "%s closed %s", e->date, e->note);
     else
         snprintf(detail, sizeof detail, "%s open %02d:%02d-%02d:%02d cap %d %s",
-                 e->date, e->start_min / 60, e->start_min % 60,
-                 e->end_min / 60, e->end_min % 60, e->capacity, e->note);
+                 e->date, e->start_min / 60, e->start_min % 60, e->end_min / 60,
+                 e->end_min % 60, e->capacity, e->note);
     return audit_resource(c, a->who, "booking.exception.set", a->rid, detail);
 }
 
@@ -653,8 +650,7 @@ int booking_exception_list(struct db_conn *c, int64_t resource_id,
         "SELECT date, kind, start_min, end_min, capacity, note FROM "
         "booking_exceptions WHERE resource_id = ? AND date >= ? AND date <= ? "
         "ORDER BY date, start_min",
-        "iss", resource_id, from ? from : "0000-00-00",
-        to ? to : "9999-99-99");
+        "iss", resource_id, from ? from : "0000-00-00", to ? to : "9999-99-99");
     if (!s)
         return BOOKING_EDB;
     json_t *arr = json_array();
@@ -666,13 +662,13 @@ int booking_exception_list(struct db_conn *c, int64_t resource_id,
         jpdate_time(start, ts, sizeof ts);
         jpdate_time(end, te, sizeof te);
         json_array_append_new(
-            arr, json_pack("{s:s, s:i, s:s, s:s, s:s, s:i, s:i, s:i, s:s}",
-                           "date", date ? date : "", "weekday",
-                           booking_weekday(date), "kind",
-                           db_col_text(s, 1) ? db_col_text(s, 1) : "",
-                           "start", ts, "end", te, "start_min", start,
-                           "end_min", end, "capacity", (int)db_col_int(s, 4),
-                           "note", db_col_text(s, 5) ? db_col_text(s, 5) : ""));
+            arr,
+            json_pack("{s:s, s:i, s:s, s:s, s:s, s:i, s:i, s:i, s:s}", "date",
+                      date ? date : "", "weekday", booking_weekday(date),
+                      "kind", db_col_text(s, 1) ? db_col_text(s, 1) : "",
+                      "start", ts, "end", te, "start_min", start, "end_min",
+                      end, "capacity", (int)db_col_int(s, 4), "note",
+                      db_col_text(s, 5) ? db_col_text(s, 5) : ""));
     }
     db_finalize(s);
     if (rc != DB_DONE) {
@@ -761,10 +757,9 @@ int booking_slots_sync_all(struct db_conn *c, const char *today)
 int booking_slot_get(struct db_conn *c, int64_t slot_id,
                      struct booking_slot *sl)
 {
-    struct db_stmt *s = db_queryf(c,
-                                  "SELECT " BK_SLOT_COLS
-                                  " FROM booking_slots s WHERE s.id = ?",
-                                  "i", slot_id);
+    struct db_stmt *s = db_queryf(
+        c, "SELECT " BK_SLOT_COLS " FROM booking_slots s WHERE s.id = ?", "i",
+        slot_id);
     if (!s)
         return BOOKING_EDB;
     int rc = db_step(s);
@@ -773,8 +768,9 @@ int booking_slot_get(struct db_conn *c, int64_t slot_id,
     db_finalize(s);
     if (rc == DB_ROW)
         return BOOKING_OK;
-    return rc == DB_DONE ? BOOKING_ENOTFOUND
-                         : rc == DB_BUSY ? BOOKING_EBUSY : BOOKING_EDB;
+    return rc == DB_DONE   ? BOOKING_ENOTFOUND
+           : rc == DB_BUSY ? BOOKING_EBUSY
+                           : BOOKING_EDB;
 }
 
 struct cap_args {
@@ -790,11 +786,11 @@ static int cap_body(struct db_conn *c, void *arg)
     int rc = booking_slot_get(c, a->slot_id, &s);
     if (rc != BOOKING_OK)
         return rc == BOOKING_EBUSY ? BK_RETRY : rc;
-    int64_t n = db_run(c,
-                       "UPDATE booking_slots SET capacity = ?, "
-                       "capacity_fixed = 1 WHERE id = ? AND booked <= ?",
-                       "iii", (int64_t)a->capacity, a->slot_id,
-                       (int64_t)a->capacity);
+    int64_t n =
+        db_run(c,
+               "UPDATE booking_slots SET capacity = ?, "
+               "capacity_fixed = 1 WHERE id = ? AND booked <= ?",
+               "iii", (int64_t)a->capacity, a->slot_id, (int64_t)a->capacity);
     if (n < 0)
         return bk_db_err((int)n);
     if (n == 0)
@@ -803,8 +799,8 @@ static int cap_body(struct db_conn *c, void *arg)
     snprintf(tid, sizeof tid, "%lld", (long long)a->slot_id);
     snprintf(detail, sizeof detail, "%s %02d:%02d capacity %d -> %d", s.date,
              s.start_min / 60, s.start_min % 60, s.capacity, a->capacity);
-    return audit_append(c, a->who, "booking.slot.capacity", "booking_slot",
-                        tid, "ok", detail) == 0
+    return audit_append(c, a->who, "booking.slot.capacity", "booking_slot", tid,
+                        "ok", detail) == 0
                ? BOOKING_OK
                : BOOKING_EAUDIT;
 }

@@ -49,12 +49,12 @@ int booking_day(struct db_conn *c, int64_t resource_id, const char *date,
     int rc = resource_of(c, resource_id, &r);
     if (rc != BOOKING_OK)
         return rc;
-    struct db_stmt *s = db_queryf(c,
-                                  "SELECT " BK_SLOT_COLS
-                                  " FROM booking_slots s WHERE "
-                                  "s.resource_id = ? AND s.date = ? ORDER BY "
-                                  "s.start_min",
-                                  "is", resource_id, date);
+    struct db_stmt *s =
+        db_queryf(c,
+                  "SELECT " BK_SLOT_COLS " FROM booking_slots s WHERE "
+                  "s.resource_id = ? AND s.date = ? ORDER BY "
+                  "s.start_min",
+                  "is", resource_id, date);
     if (!s)
         return BOOKING_EDB;
     json_t *arr = json_array();
@@ -66,13 +66,12 @@ int booking_day(struct db_conn *c, int64_t resource_id, const char *date,
         jpdate_time(sl.start_min + sl.len_min, te, sizeof te);
         int left = sl.capacity - sl.booked;
         json_array_append_new(
-            arr,
-            json_pack("{s:I, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:s}", "id",
-                      (json_int_t)sl.id, "start", ts, "end", te, "start_min",
-                      sl.start_min, "len_min", sl.len_min, "capacity",
-                      sl.capacity, "booked", sl.booked, "left",
-                      left > 0 ? left : 0, "state",
-                      booking_slot_state(&r, &sl, now)));
+            arr, json_pack("{s:I, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:s}",
+                           "id", (json_int_t)sl.id, "start", ts, "end", te,
+                           "start_min", sl.start_min, "len_min", sl.len_min,
+                           "capacity", sl.capacity, "booked", sl.booked, "left",
+                           left > 0 ? left : 0, "state",
+                           booking_slot_state(&r, &sl, now)));
     }
     db_finalize(s);
     if (rc != DB_DONE) {
@@ -85,9 +84,9 @@ int booking_day(struct db_conn *c, int64_t resource_id, const char *date,
 
 /* Per-day sums while walking the slots of a month. */
 struct day_sum {
-    int places;    /* capacity of every slot */
-    int open_cap;  /* capacity of the slots still open for booking */
-    int left;      /* places left in those */
+    int places;   /* capacity of every slot */
+    int open_cap; /* capacity of the slots still open for booking */
+    int left;     /* places left in those */
     int slots, open_slots;
 };
 
@@ -114,19 +113,19 @@ int booking_month(struct db_conn *c, int64_t resource_id, const char *from,
                   const char *to, int64_t now, struct json_t **out)
 {
     int64_t first, last;
-    if (!from || !to || bk_days(from, &first) != 0 ||
-        bk_days(to, &last) != 0 || last < first || last - first > 400)
+    if (!from || !to || bk_days(from, &first) != 0 || bk_days(to, &last) != 0 ||
+        last < first || last - first > 400)
         return BOOKING_EINVAL;
     struct booking_resource r;
     int rc = resource_of(c, resource_id, &r);
     if (rc != BOOKING_OK)
         return rc;
-    struct db_stmt *s = db_queryf(c,
-                                  "SELECT " BK_SLOT_COLS
-                                  " FROM booking_slots s WHERE "
-                                  "s.resource_id = ? AND s.date >= ? AND "
-                                  "s.date <= ? ORDER BY s.date, s.start_min",
-                                  "iss", resource_id, from, to);
+    struct db_stmt *s =
+        db_queryf(c,
+                  "SELECT " BK_SLOT_COLS " FROM booking_slots s WHERE "
+                  "s.resource_id = ? AND s.date >= ? AND "
+                  "s.date <= ? ORDER BY s.date, s.start_min",
+                  "iss", resource_id, from, to);
     if (!s)
         return BOOKING_EDB;
     json_t *arr = json_array();
@@ -181,8 +180,8 @@ static json_t *booking_json(const struct booking *b)
         b->channel, "created_by", b->created_by, "created_at",
         (json_int_t)b->created_at, "updated_at", (json_int_t)b->updated_at);
     if (o)
-        json_object_set_new(o, "slot_id",
-                            b->slot_id ? json_integer(b->slot_id) : json_null());
+        json_object_set_new(
+            o, "slot_id", b->slot_id ? json_integer(b->slot_id) : json_null());
     return o;
 }
 
@@ -217,7 +216,8 @@ int booking_list_day(struct db_conn *c, int64_t resource_id, const char *date,
 
 static json_t *id_or_null(struct db_stmt *s, int col)
 {
-    return db_col_is_null(s, col) ? json_null() : json_integer(db_col_int(s, col));
+    return db_col_is_null(s, col) ? json_null()
+                                  : json_integer(db_col_int(s, col));
 }
 
 static json_t *text_or_null(struct db_stmt *s, int col)

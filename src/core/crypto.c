@@ -77,6 +77,7 @@ static const struct enc_column {
     /* pickup: the name in kana (staff only) and the citizen's address */
     {"notices", "id", "name_kana", "notices.name_kana"},
     {"notices", "id", "email", "notices.email"},
+    {"pickup_import_batches", "id", "data", "pickup_import_batches.data"},
 };
 
 /* ---- small helpers ---- */

@@ -146,8 +146,7 @@ static uint32_t sql_hash(const char *sql)
 }
 
 /* A free cached statement for sql, or NULL. */
-static struct cached *cache_find(struct lite *l, const char *sql,
-                                 uint32_t hash)
+static struct cached *cache_find(struct lite *l, const char *sql, uint32_t hash)
 {
     for (int i = 0; i < CACHE_SIZE; i++) {
         struct cached *e = &l->cache[i];

@@ -94,8 +94,7 @@ static int text_ok(const char *s, int newlines)
         return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if ((c < 0x20 && !(newlines && (c == '\n' || c == '\r'))) ||
-            c == 0x7f)
+        if ((c < 0x20 && !(newlines && (c == '\n' || c == '\r'))) || c == 0x7f)
             return 0;
     }
     return 1;

@@ -19,20 +19,20 @@
 struct buf;
 
 struct ical_event {
-    const char *uid;       /* globally unique, e.g. "AB12CD34@cityos" */
-    int64_t dtstamp;       /* unix time the object was made (UTC) */
-    const char *date;      /* Japan date "YYYY-MM-DD" */
-    int start_min;         /* minutes after midnight, Japan time */
-    int end_min;           /* > start_min, at most 1440 (midnight) */
-    int sequence;          /* revision, >= 0: higher for each change */
-    const char *summary;   /* UTF-8 text */
-    const char *location;  /* may be NULL */
-    const char *description; /* may be NULL; newlines allowed */
-    const char *organizer; /* an e-mail address or NULL; REQUEST and
-                              CANCEL need one (RFC 5546) */
+    const char *uid;            /* globally unique, e.g. "AB12CD34@cityos" */
+    int64_t dtstamp;            /* unix time the object was made (UTC) */
+    const char *date;           /* Japan date "YYYY-MM-DD" */
+    int start_min;              /* minutes after midnight, Japan time */
+    int end_min;                /* > start_min, at most 1440 (midnight) */
+    int sequence;               /* revision, >= 0: higher for each change */
+    const char *summary;        /* UTF-8 text */
+    const char *location;       /* may be NULL */
+    const char *description;    /* may be NULL; newlines allowed */
+    const char *organizer;      /* an e-mail address or NULL; REQUEST and
+                                   CANCEL need one (RFC 5546) */
     const char *organizer_name; /* may be NULL */
-    const char *attendee;  /* the recipient's address or NULL */
-    const char *url;       /* may be NULL */
+    const char *attendee;       /* the recipient's address or NULL */
+    const char *url;            /* may be NULL */
 };
 
 /* The whole object; method "REQUEST", "CANCEL" or "PUBLISH".  Returns a
@@ -40,8 +40,7 @@ struct ical_event {
 ** NULL), or NULL when an argument is invalid (unknown method, bad date or
 ** times, missing uid or summary, control characters in a text other than
 ** newlines, invalid UTF-8). */
-char *ical_build(const char *method, const struct ical_event *ev,
-                 size_t *len);
+char *ical_build(const char *method, const struct ical_event *ev, size_t *len);
 
 /* Appends one content line "name:value" (value already escaped or not a
 ** text value) folded at 75 octets, with its CRLF. */

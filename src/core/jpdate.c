@@ -23,7 +23,7 @@ static const struct {
     const char *name, *name_en;
     int y, m, d;
 } eras[] = {
-    {"令和", "Reiwa", 2019, 5, 1},  {"平成", "Heisei", 1989, 1, 8},
+    {"令和", "Reiwa", 2019, 5, 1},   {"平成", "Heisei", 1989, 1, 8},
     {"昭和", "Showa", 1926, 12, 25}, {"大正", "Taisho", 1912, 7, 30},
     {"明治", "Meiji", 1868, 10, 23},
 };
@@ -35,8 +35,7 @@ static int is_leap(int y)
 
 static int month_days(int y, int m)
 {
-    static const int len[12] = {31, 28, 31, 30, 31, 30,
-                                31, 31, 30, 31, 30, 31};
+    static const int len[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     return m == 2 && is_leap(y) ? 29 : len[m - 1];
 }
 
@@ -192,9 +191,10 @@ int jpdate_format_en(const char *ymd, int with_era, char *out, size_t n)
     int ey = 0;
     if (with_era && jpdate_era(ymd, NULL, &era, &ey) == 0)
         return put(out, n,
-                   snprintf(out, n, "%s %d %s %d (%s %d)", wd, d,
-                            mon_en[m - 1], y, era, ey));
-    return put(out, n, snprintf(out, n, "%s %d %s %d", wd, d, mon_en[m - 1], y));
+                   snprintf(out, n, "%s %d %s %d (%s %d)", wd, d, mon_en[m - 1],
+                            y, era, ey));
+    return put(out, n,
+               snprintf(out, n, "%s %d %s %d", wd, d, mon_en[m - 1], y));
 }
 
 int jpdate_format_lang(const char *lang, const char *ymd, int with_era,
@@ -212,11 +212,11 @@ int jpdate_time(int minutes, char *out, size_t n)
     out[0] = 0;
     if (minutes < 0 || minutes > 1440)
         return -1;
-    return put(out, n, snprintf(out, n, "%02d:%02d", minutes / 60, minutes % 60));
+    return put(out, n,
+               snprintf(out, n, "%02d:%02d", minutes / 60, minutes % 60));
 }
 
-int jpdate_time_range(const char *lang, int start, int end, char *out,
-                      size_t n)
+int jpdate_time_range(const char *lang, int start, int end, char *out, size_t n)
 {
     if (!out || n == 0)
         return -1;

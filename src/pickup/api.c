@@ -50,6 +50,7 @@ static int booking_status(int rc)
     case BOOKING_EDUPLICATE:
     case BOOKING_ECLOSED:
     case BOOKING_ECONFLICT:
+    case PICKUP_EREFUSED:
         return 409;
     case BOOKING_EINVAL:
         return 422;
@@ -78,6 +79,8 @@ static const char *booking_key(int rc)
         return "pstaff.err.busy";
     case BOOKING_EAUDIT:
         return "error.audit";
+    case PICKUP_EREFUSED:
+        return "pstaff.err.refused";
     default:
         return "pstaff.err.system";
     }
@@ -97,8 +100,8 @@ static json_t *json_body(struct req *rq, struct resp *rs)
         return NULL;
     }
     json_error_t err;
-    json_t *o = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES,
-                           &err);
+    json_t *o =
+        json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &err);
     if (!o || !json_is_object(o)) {
         json_decref(o);
         problem(rq, rs, 400, "pstaff.api.bad_json", NULL);
@@ -154,11 +157,11 @@ static int api_locations(struct req *rq, struct resp *rs)
         return 0;
     const char *ic = req_param(rq, "include_closed");
     int closed = ic && strcmp(ic, "1") == 0;
-    struct db_stmt *st = db_queryf(
-        rq->db,
-        "SELECT id FROM booking_resources WHERE kind = 'pickup' AND "
-        "(? = 1 OR is_open = 1) ORDER BY is_open DESC, id",
-        "i", (int64_t)closed);
+    struct db_stmt *st =
+        db_queryf(rq->db,
+                  "SELECT id FROM booking_resources WHERE kind = 'pickup' AND "
+                  "(? = 1 OR is_open = 1) ORDER BY is_open DESC, id",
+                  "i", (int64_t)closed);
     if (!st) {
         problem(rq, rs, 500, NULL, NULL);
         return 0;
@@ -311,8 +314,7 @@ static int api_create(struct req *rq, struct resp *rs)
     }
     struct booking_slot slot;
     struct booking_resource r;
-    if (booking_slot_get(rq->db, json_integer_value(sv), &slot) !=
-            BOOKING_OK ||
+    if (booking_slot_get(rq->db, json_integer_value(sv), &slot) != BOOKING_OK ||
         booking_resource_get(rq->db, slot.resource_id, &r) != BOOKING_OK ||
         strcmp(r.kind, "pickup") != 0) {
         problem(rq, rs, 404, "pstaff.err.notfound", "slot_id");
@@ -347,9 +349,8 @@ static int api_create(struct req *rq, struct resp *rs)
             problem(rq, rs, 500, NULL, NULL);
             goto out;
         }
-        if (strcmp(pn.status, "issued") == 0 ||
-            strcmp(pn.status, "returned") == 0 ||
-            strcmp(pn.status, "discarded") == 0) {
+        if (strcmp(pn.status, "mailed") != 0 &&
+            strcmp(pn.status, "booked") != 0) {
             problem(rq, rs, 409, "pstaff.api.notice_final", nos[i]);
             goto out;
         }
@@ -426,8 +427,7 @@ static int api_move(struct req *rq, struct resp *rs)
     json_t *sv = json_object_get(body, "slot_id");
     struct booking_slot slot;
     if (!json_is_integer(sv) ||
-        booking_slot_get(rq->db, json_integer_value(sv), &slot) !=
-            BOOKING_OK ||
+        booking_slot_get(rq->db, json_integer_value(sv), &slot) != BOOKING_OK ||
         slot.resource_id != b.resource_id) {
         problem(rq, rs, 422, "pstaff.api.bad_field", "slot_id");
         goto out;
@@ -476,7 +476,8 @@ static int api_notice(struct req *rq, struct resp *rs)
 {
     if (!ps_require_desk(rq, rs))
         return 0;
-    int ok = pickup_search_allowed(rq->db, rq->actor.role, PICKUP_KEY_NOTICE_NO);
+    int ok =
+        pickup_search_allowed(rq->db, rq->actor.role, PICKUP_KEY_NOTICE_NO);
     if (ok < 0) {
         problem(rq, rs, 500, NULL, NULL);
         return 0;

@@ -33,8 +33,21 @@ struct flow {
     struct booking old;
     int party;
     char keys[PICKUP_FAMILY_MAX][BOOKING_KEY_MAX]; /* new bookings */
-    char suffix[32];   /* "&b=<id>" carried by every link of a change */
+    char suffix[32]; /* "&b=<id>" carried by every link of a change */
 };
+
+/* The members a new booking is for, as the confirm page showed them: a
+** card handed over (or a member removed) meanwhile must not silently
+** change who is booked. */
+static void flow_members(const struct flow *f, char *out, size_t n)
+{
+    struct buf b;
+    buf_init(&b);
+    for (int i = 0; !f->change_id && i < f->party; i++)
+        buf_printf(&b, "%s%s", i ? "," : "", f->keys[i]);
+    str_copy(out, b.data ? b.data : "", n);
+    buf_free(&b);
+}
 
 /* 0 go on, 1 answered. */
 static int flow_begin(struct cz *z, struct flow *f)
@@ -72,9 +85,9 @@ static json_t *flow_ctx(struct cz *z, const struct flow *f, int step)
     json_object_set_new(ctx, "b", json_integer(f->change_id));
     json_object_set_new(ctx, "suffix", json_string(f->suffix));
     json_t *steps = json_array();
-    static const char *const keys[] = {
-        "pickup.step.location", "pickup.step.day", "pickup.step.time",
-        "pickup.step.confirm"};
+    static const char *const keys[] = {"pickup.step.location",
+                                       "pickup.step.day", "pickup.step.time",
+                                       "pickup.step.confirm"};
     for (int i = 0; i < 4; i++) {
         json_t *s = json_object();
         json_object_set_new(s, "n", json_integer(i + 1));
@@ -147,9 +160,9 @@ static int get_locations(struct req *rq, struct resp *rs)
         json_object_set_new(p, "max_party", json_integer(r.max_party));
         json_object_set_new(p, "too_many", json_boolean(!fits));
         json_object_set_new(p, "preferred", json_boolean(r.id == preferred));
-        json_object_set_new(p, "current",
-                            json_boolean(f.change_id &&
-                                         r.id == f.old.resource_id));
+        json_object_set_new(
+            p, "current",
+            json_boolean(f.change_id && r.id == f.old.resource_id));
         json_array_append_new(places, p);
     }
     json_decref(list);
@@ -358,8 +371,8 @@ static json_t *slot_json(struct cz *z, const struct flow *f, json_t *s)
     char time[48], why[160] = "", left_text[64];
     jpdate_time_range(z->rq->lang, start, start + len, time, sizeof time);
     int current = f->change_id && id == f->old.slot_id;
-    int open = state && (strcmp(state, "available") == 0 ||
-                         strcmp(state, "few") == 0);
+    int open =
+        state && (strcmp(state, "available") == 0 || strcmp(state, "few") == 0);
     if (current)
         str_copy(why, cz_t(z, "pickup.slot.current"), sizeof why);
     else if (!open && state && strcmp(state, "full") == 0)
@@ -367,15 +380,15 @@ static json_t *slot_json(struct cz *z, const struct flow *f, json_t *s)
     else if (!open)
         str_copy(why, cz_t(z, "pickup.slot.closed"), sizeof why);
     else if (left < f->party)
-        fill(why, sizeof why, cz_t(z, "pickup.slot.too_small"), left,
-             f->party);
+        fill(why, sizeof why, cz_t(z, "pickup.slot.too_small"), left, f->party);
     fill(left_text, sizeof left_text, cz_t(z, "pickup.slot.left"), left, 0);
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer(id));
     json_object_set_new(o, "time", json_string(time));
     json_object_set_new(o, "left", json_integer(left));
     json_object_set_new(o, "left_text", json_string(open ? left_text : ""));
-    json_object_set_new(o, "few", json_boolean(state && strcmp(state, "few") == 0));
+    json_object_set_new(o, "few",
+                        json_boolean(state && strcmp(state, "few") == 0));
     json_object_set_new(o, "why", json_string(why));
     json_object_set_new(o, "disabled", json_boolean(why[0] != 0));
     return o;
@@ -456,7 +469,7 @@ static const char *check_choice(struct cz *z, const struct flow *f,
         *status = 400;
         return "pickup.err.choose_slot";
     }
-    if ( booking_slot_get(z->rq->db, id, &ch->slot) != BOOKING_OK ||
+    if (booking_slot_get(z->rq->db, id, &ch->slot) != BOOKING_OK ||
         booking_resource_get(z->rq->db, ch->slot.resource_id, &ch->r) !=
             BOOKING_OK ||
         strcmp(ch->r.kind, "pickup") != 0) {
@@ -519,6 +532,9 @@ static void confirm_page(struct cz *z, const struct flow *f,
             email = z->members[i].email;
     }
     json_object_set_new(ctx, "who", who);
+    char sig[PICKUP_FAMILY_MAX * BOOKING_KEY_MAX];
+    flow_members(f, sig, sizeof sig);
+    json_object_set_new(ctx, "members", json_string(sig));
     json_object_set_new(ctx, "who_text",
                         json_string(who_text.data ? who_text.data : ""));
     buf_free(&who_text);
@@ -565,16 +581,15 @@ static int set_emails(struct cz *z, const struct flow *f, const char *email)
         pickup_member_key(m->notice_no, key, sizeof key);
         int in = 0;
         for (int j = 0; j < (f->change_id ? f->old.nmembers : f->party); j++)
-            in |= strcmp(f->change_id ? f->old.members[j] : f->keys[j],
-                         key) == 0;
+            in |=
+                strcmp(f->change_id ? f->old.members[j] : f->keys[j], key) == 0;
         if (!in || strcmp(m->email, email) == 0)
             continue;
         if (pickup_notice_set_email(z->rq->db, the_app->keys, m->id, email) !=
             PICKUP_OK)
             return BOOKING_EDB;
         if (audit_append(z->rq->db, &z->who, "pickup.email", "notice",
-                         m->notice_no, "ok", email[0] ? "set" : "cleared") !=
-            0)
+                         m->notice_no, "ok", email[0] ? "set" : "cleared") != 0)
             return BOOKING_EAUDIT;
     }
     return BOOKING_OK;
@@ -641,6 +656,13 @@ static int post_confirm(struct req *rq, struct resp *rs)
             confirm_page(&z, &f, &ch, status, err, NULL);
         return 0;
     }
+    char sig[PICKUP_FAMILY_MAX * BOOKING_KEY_MAX];
+    flow_members(&f, sig, sizeof sig);
+    const char *shown = req_param(rq, "members");
+    if (!f.change_id && (!shown || strcmp(shown, sig) != 0)) {
+        confirm_page(&z, &f, &ch, 409, "pickup.err.members_changed", NULL);
+        return 0;
+    }
     const char *email = req_param(rq, "email");
     char addr[256] = "";
     if (email) {
@@ -666,10 +688,11 @@ static int post_confirm(struct req *rq, struct resp *rs)
     if (rc != BOOKING_OK) {
         /* Nothing changed: the page says why, with the slot as it is now. */
         booking_slot_get(rq->db, ch.slot.id, &ch.slot);
-        confirm_page(&z, &f, &ch, rc == BOOKING_EBUSY || rc == BOOKING_EDB ||
-                                          rc == BOOKING_EAUDIT
-                                      ? 503
-                                      : 409,
+        confirm_page(&z, &f, &ch,
+                     rc == BOOKING_EBUSY || rc == BOOKING_EDB ||
+                             rc == BOOKING_EAUDIT
+                         ? 503
+                         : 409,
                      pickup_booking_error_key(rc), NULL);
         return 0;
     }

@@ -122,15 +122,16 @@ json_t *cz_ctx(struct cz *z)
         json_object_set_new(ctx, "pcsrf", json_string(z->ps.csrf));
         json_t *members = json_array();
         for (int i = 0; i < z->n; i++)
-            json_array_append_new(members, member_json(z, &z->members[i], i == 0));
+            json_array_append_new(members,
+                                  member_json(z, &z->members[i], i == 0));
         json_object_set_new(ctx, "members", members);
         json_object_set_new(ctx, "nmembers", json_integer(z->n));
-        json_object_set_new(ctx, "family_more",
-                            json_boolean(z->n > 1));
+        json_object_set_new(ctx, "family_more", json_boolean(z->n > 1));
         json_object_set_new(ctx, "can_add",
                             json_boolean(z->ps.n < PICKUP_FAMILY_MAX));
     }
-    json_object_set_new(ctx, "contact", json_string(cz_t(z, "pickup.contact")));
+    json_object_set_new(ctx, "contact",
+                        json_string(pickup_contact_text(z->rq->lang)));
     return ctx;
 }
 
@@ -225,8 +226,9 @@ static void login_form(struct cz *z, int status, int family,
     if (no && strlen(no) <= 40 && error_key)
         json_object_set_new(ctx, "notice_no", json_string(no));
     json_object_set_new(ctx, "family", json_boolean(family));
-    json_object_set_new(ctx, "action", json_string(family ? "/pickup/family"
-                                                          : "/pickup/login"));
+    json_object_set_new(
+        ctx, "action",
+        json_string(family ? "/pickup/family" : "/pickup/login"));
     json_object_set_new(ctx, "lock_after", json_integer(PICKUP_LOCK_AFTER));
     cz_page(z, status, family ? "family" : "login",
             family ? "pickup.title.family" : "pickup.title.login", ctx);
@@ -327,8 +329,8 @@ static int get_family(struct req *rq, struct resp *rs)
     struct cz z;
     if (cz_begin(rq, rs, &z, 1) != 0)
         return 0;
-    login_form(&z, 200, 1, z.ps.n >= PICKUP_FAMILY_MAX ? "pickup.err.family_full"
-                                                       : NULL);
+    login_form(&z, 200, 1,
+               z.ps.n >= PICKUP_FAMILY_MAX ? "pickup.err.family_full" : NULL);
     return 0;
 }
 
@@ -389,8 +391,8 @@ json_t *cz_booking_json(struct cz *z, const struct booking *b)
     struct booking_slot s;
     memset(&r, 0, sizeof r);
     booking_resource_get(z->rq->db, b->resource_id, &r);
-    int open = b->slot_id && booking_slot_get(z->rq->db, b->slot_id, &s) ==
-                                 BOOKING_OK &&
+    int open = b->slot_id &&
+               booking_slot_get(z->rq->db, b->slot_id, &s) == BOOKING_OK &&
                booking_slot_open(&r, &s, now_unix());
     char date[64], time[48];
     cz_date(z, b->date, date, sizeof date);

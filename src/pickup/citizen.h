@@ -48,8 +48,7 @@ int psession_start(struct req *rq, struct resp *rs,
                    const struct pickup_session *old, int64_t add_id,
                    struct pickup_session *out);
 /* Drops one notice from the session (the first cannot be dropped). */
-int psession_drop(struct req *rq, struct pickup_session *ps,
-                  int64_t notice_id);
+int psession_drop(struct req *rq, struct pickup_session *ps, int64_t notice_id);
 /* Deletes the session and clears the cookie. */
 void psession_end(struct req *rq, struct resp *rs,
                   const struct pickup_session *ps);

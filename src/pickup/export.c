@@ -59,14 +59,14 @@ static json_t *export_form(struct req *rq, const struct export_filter *f)
     if (!opts)
         opts = json_array();
     json_array_insert_new(opts, 0, all);
-    json_t *x = ps_field(rq, "location", "pstaff.field.location", "", NULL, 0,
-                         0, NULL);
+    json_t *x =
+        ps_field(rq, "location", "pstaff.field.location", "", NULL, 0, 0, NULL);
     json_object_set_new(x, "select", json_true());
     json_object_set_new(x, "options", opts);
     json_object_set_new(form, "location", x);
-    json_object_set_new(form, "from",
-                        ps_field(rq, "from", "pstaff.exp.from", f->from, "date",
-                                 10, 1, NULL));
+    json_object_set_new(
+        form, "from",
+        ps_field(rq, "from", "pstaff.exp.from", f->from, "date", 10, 1, NULL));
     json_object_set_new(form, "to",
                         ps_field(rq, "to", "pstaff.exp.to", f->to, "date", 10,
                                  1, "pstaff.exp.range_hint"));
@@ -199,10 +199,10 @@ static void csv_time(struct buf *out, int minutes)
 static long export_by_day(struct req *rq, const struct export_filter *f,
                           struct buf *out)
 {
-    const char *cols[] = {"予約日", "曜日",     "開始",       "終了",
-                          "交付場所", "予約番号", "人数",       "通知書番号",
-                          "氏名カナ", "カードの状態", "保管箱", "予約の状態",
-                          "受付経路", "受付者",   "受付日時"};
+    const char *cols[] = {"予約日",   "曜日",         "開始",    "終了",
+                          "交付場所", "予約番号",     "人数",    "通知書番号",
+                          "氏名カナ", "カードの状態", "保管箱",  "予約の状態",
+                          "受付経路", "受付者",       "受付日時"};
     for (size_t i = 0; i < ARRAY_LEN(cols); i++)
         csv_field(out, cols[i]);
     csv_row_end(out);
@@ -271,8 +271,8 @@ static long export_by_day(struct req *rq, const struct export_filter *f,
 static long export_by_slot(struct req *rq, const struct export_filter *f,
                            struct buf *out)
 {
-    const char *cols[] = {"日付", "曜日", "交付場所", "開始",    "終了",
-                          "定員", "予約人数", "残り", "予約件数"};
+    const char *cols[] = {"日付", "曜日",     "交付場所", "開始",    "終了",
+                          "定員", "予約人数", "残り",     "予約件数"};
     for (size_t i = 0; i < ARRAY_LEN(cols); i++)
         csv_field(out, cols[i]);
     csv_row_end(out);
@@ -313,8 +313,8 @@ static long export_by_slot(struct req *rq, const struct export_filter *f,
 static int get_export_csv(struct req *rq, struct resp *rs)
 {
     struct export_filter f;
-    if (export_filter_read(rq, &f, NULL, NULL) != 0 ||
-        !req_param(rq, "from") || !req_param(rq, "to")) {
+    if (export_filter_read(rq, &f, NULL, NULL) != 0 || !req_param(rq, "from") ||
+        !req_param(rq, "to")) {
         resp_error(rq, rs, 400, NULL, i18n_get(rq->lang, "pstaff.err.filter"));
         return 0;
     }
@@ -322,8 +322,8 @@ static int get_export_csv(struct req *rq, struct resp *rs)
     buf_init(&utf8);
     buf_init(&out);
     int slot = strcmp(f.kind, "slot") == 0;
-    long n = slot ? export_by_slot(rq, &f, &utf8)
-                  : export_by_day(rq, &f, &utf8);
+    long n =
+        slot ? export_by_slot(rq, &f, &utf8) : export_by_day(rq, &f, &utf8);
     int cp932 = strcmp(f.encoding, "cp932") == 0;
     if (n < 0 || csv_finish(&utf8, cp932, &out) < 0) {
         buf_free(&utf8);
@@ -353,7 +353,8 @@ static int get_export_csv(struct req *rq, struct resp *rs)
     rs->body = out;
     rs->status = 200;
     str_copy(rs->content_type,
-             cp932 ? "text/csv; charset=Windows-31J" : "text/csv; charset=utf-8",
+             cp932 ? "text/csv; charset=Windows-31J"
+                   : "text/csv; charset=utf-8",
              sizeof rs->content_type);
     char name[96], cd[160];
     snprintf(name, sizeof name, "pickup-%s-%.4s%.2s%.2s-%.4s%.2s%.2s.csv",
@@ -401,8 +402,8 @@ static int cmp_slot(const void *a, const void *b)
 
 /* The cards of the active bookings of r on date (slot_id 0: all slots). */
 static int pull_items(struct req *rq, const struct booking_resource *r,
-                      const char *date, int64_t slot_id,
-                      struct pull_item **out, size_t *n)
+                      const char *date, int64_t slot_id, struct pull_item **out,
+                      size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -497,15 +498,15 @@ static int get_pull_list(struct req *rq, struct resp *rs)
     json_t *ctx = ps_context(rq, "/staff/pickup/pull-list");
     int64_t loc = rc == BOOKING_OK ? r.id : 0;
     json_t *form = json_object();
-    json_t *x = ps_field(rq, "location", "pstaff.field.location", "", NULL, 0,
-                         0, NULL);
+    json_t *x =
+        ps_field(rq, "location", "pstaff.field.location", "", NULL, 0, 0, NULL);
     json_t *opts = ps_location_options(rq, 1, &loc);
     json_object_set_new(x, "select", json_true());
     json_object_set_new(x, "options", opts ? opts : json_array());
     json_object_set_new(form, "location", x);
-    json_object_set_new(form, "date",
-                        ps_field(rq, "date", "pstaff.field.date", date, "date",
-                                 10, 0, NULL));
+    json_object_set_new(
+        form, "date",
+        ps_field(rq, "date", "pstaff.field.date", date, "date", 10, 0, NULL));
     x = ps_field(rq, "order", "pstaff.pull.order", "", NULL, 0, 0, NULL);
     const char *ov[] = {"box", "slot"};
     const char *ok[] = {"pstaff.pull.order_box", "pstaff.pull.order_slot"};
@@ -529,7 +530,8 @@ static int get_pull_list(struct req *rq, struct resp *rs)
         resp_error(rq, rs, 500, NULL, NULL);
         return 0;
     }
-    qsort(items, n, sizeof *items, by_slot ? cmp_slot : cmp_box);
+    if (n > 1)
+        qsort(items, n, sizeof *items, by_slot ? cmp_slot : cmp_box);
     json_t *groups = json_array();
     json_t *g = NULL, *rows = NULL;
     int cur = -1;
@@ -549,7 +551,8 @@ static int get_pull_list(struct req *rq, struct resp *rs)
                 json_object_set_new(g, "heading", json_string(t));
             }
             char id[32];
-            snprintf(id, sizeof id, "pull-group-%zu", json_array_size(groups) + 1);
+            snprintf(id, sizeof id, "pull-group-%zu",
+                     json_array_size(groups) + 1);
             json_object_set_new(g, "id", json_string(id));
             json_array_append_new(groups, g);
             cur = items[i].start;

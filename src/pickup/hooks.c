@@ -35,8 +35,7 @@ static const char *member_notice(const char *key)
 }
 
 static int log_change(struct db_conn *c, const char *no, const char *from,
-                      const char *to, const struct booking *b,
-                      const char *what)
+                      const char *to, const struct booking *b, const char *what)
 {
     char reason[96];
     snprintf(reason, sizeof reason, "%s %s", what, b->ref);
@@ -114,8 +113,8 @@ static int on_cancel(struct db_conn *c, const struct booking *b)
     for (int i = 0; i < b->nmembers; i++) {
         const char *no = member_notice(b->members[i]);
         int changed;
-        int rc = no ? step(c, no, "booked", "mailed", b, "予約取消", &changed)
-                    : 0;
+        int rc =
+            no ? step(c, no, "booked", "mailed", b, "予約取消", &changed) : 0;
         if (rc != 0)
             return rc;
     }

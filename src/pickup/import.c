@@ -36,8 +36,8 @@
 #include "core/tmpl.h"
 #include "pickup/staff_int.h"
 
-#define BATCH_TTL 3600
-#define PREVIEW_ROWS 200
+#define BATCH_TTL     3600
+#define PREVIEW_ROWS  200
 #define LOCATIONS_MAX 64
 
 /* ---- columns ------------------------------------------------------------ */
@@ -59,16 +59,25 @@ static const struct {
     enum col col;
     const char *name;
 } headers[] = {
-    {COL_NOTICE, "通知書番号"},   {COL_NOTICE, "交付通知書番号"},
-    {COL_NOTICE, "notice_no"},    {COL_CARD, "カード番号"},
-    {COL_CARD, "card_no"},        {COL_NAME, "氏名カナ"},
-    {COL_NAME, "カナ氏名"},       {COL_NAME, "氏名（カナ）"},
-    {COL_NAME, "フリガナ"},       {COL_NAME, "name_kana"},
-    {COL_BIRTH, "生年月日"},      {COL_BIRTH, "birth_date"},
-    {COL_LOCATION, "交付場所"},   {COL_LOCATION, "location"},
-    {COL_PRODUCED, "作成日"},     {COL_PRODUCED, "カード作成日"},
+    {COL_NOTICE, "通知書番号"},
+    {COL_NOTICE, "交付通知書番号"},
+    {COL_NOTICE, "notice_no"},
+    {COL_CARD, "カード番号"},
+    {COL_CARD, "card_no"},
+    {COL_NAME, "氏名カナ"},
+    {COL_NAME, "カナ氏名"},
+    {COL_NAME, "氏名（カナ）"},
+    {COL_NAME, "フリガナ"},
+    {COL_NAME, "name_kana"},
+    {COL_BIRTH, "生年月日"},
+    {COL_BIRTH, "birth_date"},
+    {COL_LOCATION, "交付場所"},
+    {COL_LOCATION, "location"},
+    {COL_PRODUCED, "作成日"},
+    {COL_PRODUCED, "カード作成日"},
     {COL_PRODUCED, "production_date"},
-    {COL_BOX, "保管箱"},          {COL_BOX, "保管場所"},
+    {COL_BOX, "保管箱"},
+    {COL_BOX, "保管場所"},
     {COL_BOX, "storage_box"},
 };
 
@@ -93,7 +102,7 @@ struct strset {
     struct {
         char key[PICKUP_NOTICE_MAX];
         size_t line;
-    } *v;
+    } * v;
     size_t cap, n;
 };
 
@@ -553,9 +562,9 @@ static int notices_against_db(struct check *k)
     struct pickup_import_report *r = k->r;
     for (size_t i = 0; i < r->nok;) {
         int64_t n = 0;
-        int rc = db_query_int(k->c, &n,
-                              "SELECT COUNT(*) FROM notices WHERE notice_no = ?",
-                              "s", r->ok[i].notice_no);
+        int rc = db_query_int(
+            k->c, &n, "SELECT COUNT(*) FROM notices WHERE notice_no = ?", "s",
+            r->ok[i].notice_no);
         if (rc != DB_ROW)
             return -1;
         if (n > 0)
@@ -672,7 +681,7 @@ int pickup_import_check(struct db_conn *c, int kind, const char *data,
     struct buf utf8;
     buf_init(&utf8);
     if (csv_decode_input(data, len, &utf8, &r->encoding) != CSV_OK) {
-        fatal(r, "pstaff.imp.err.encoding", csv_strerror(CSV_EENCODING));
+        fatal(r, "pstaff.imp.err.encoding", NULL);
         buf_free(&utf8);
         return 0;
     }
@@ -687,13 +696,14 @@ int pickup_import_check(struct db_conn *c, int kind, const char *data,
     }
     struct csv_limits lim = {16, 1024, PICKUP_IMPORT_MAX_ROWS + 1};
     struct csv_error err;
-    int rc = csv_parse(utf8.data ? utf8.data : "", utf8.len, row_cb, k, &lim,
-                       &err);
+    int rc =
+        csv_parse(utf8.data ? utf8.data : "", utf8.len, row_cb, k, &lim, &err);
     if (rc == CSV_ESTOPPED && r->fatal)
         goto drop; /* the header was refused */
     if (rc != CSV_OK) {
-        fatal(r, rc == CSV_ETOOMANYROWS ? "pstaff.imp.err.too_many"
-                                        : "pstaff.imp.err.csv",
+        fatal(r,
+              rc == CSV_ETOOMANYROWS ? "pstaff.imp.err.too_many"
+                                     : "pstaff.imp.err.csv",
               err.message);
         goto drop;
     }
@@ -711,7 +721,8 @@ int pickup_import_check(struct db_conn *c, int kind, const char *data,
         result = -1;
         goto drop;
     }
-    qsort(r->bad, r->nbad, sizeof *r->bad, cmp_reject);
+    if (r->nbad > 1)
+        qsort(r->bad, r->nbad, sizeof *r->bad, cmp_reject);
     goto out;
 drop:
     /* A file refused as a whole has no rows to show. */
@@ -852,14 +863,14 @@ static char *batch_store(struct req *rq, int kind, const char *utf8,
     char *token = random_token(24);
     char hash[65];
     sha256_hex(token, strlen(token), hash);
-    char *enc = field_encrypt(rq->app->keys, "pickup_import_batches.data", utf8);
+    char *enc =
+        field_encrypt(rq->app->keys, "pickup_import_batches.data", utf8);
     int64_t rc = db_run(rq->db,
                         "INSERT INTO pickup_import_batches (token_hash, kind, "
                         "user_id, filename, encoding, data, created_at) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        "ssisssi", hash, kind_name(kind),
-                        rq->actor.user_id, filename, encoding, enc,
-                        now_unix());
+                        "ssisssi", hash, kind_name(kind), rq->actor.user_id,
+                        filename, encoding, enc, now_unix());
     free(enc);
     if (rc != 1) {
         free(token);
@@ -946,15 +957,15 @@ static json_t *mode_options(struct req *rq, const char *mode)
 
 static json_t *import_context(struct req *rq, int kind, const char *mode)
 {
-    json_t *ctx = ps_context(rq, kind == PICKUP_IMPORT_NOTICES
-                                     ? "/staff/pickup/import"
-                                     : "/staff/pickup/jlis");
+    json_t *ctx =
+        ps_context(rq, kind == PICKUP_IMPORT_NOTICES ? "/staff/pickup/import"
+                                                     : "/staff/pickup/jlis");
     json_object_set_new(ctx, "action", json_string(import_base(kind)));
     char h[64];
     snprintf(h, sizeof h, "%s/commit", import_base(kind));
     json_object_set_new(ctx, "commit_action", json_string(h));
-    json_object_set_new(ctx, "notices", json_boolean(kind ==
-                                                     PICKUP_IMPORT_NOTICES));
+    json_object_set_new(ctx, "notices",
+                        json_boolean(kind == PICKUP_IMPORT_NOTICES));
     json_object_set_new(ctx, "jlis", json_boolean(kind == PICKUP_IMPORT_JLIS));
     json_object_set_new(ctx, "modes", mode_options(rq, mode));
     return ctx;
@@ -977,13 +988,13 @@ static void import_form_page(struct req *rq, struct resp *rs, int kind,
     resp_page(rq, rs, status, "pickup/staff_import", import_title(kind), ctx);
 }
 
-static json_t *reject_rows(struct req *rq,
-                           const struct pickup_import_report *r)
+static json_t *reject_rows(struct req *rq, const struct pickup_import_report *r)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < r->nbad; i++) {
         json_t *o = json_object();
-        json_object_set_new(o, "line", json_integer((json_int_t)r->bad[i].line));
+        json_object_set_new(o, "line",
+                            json_integer((json_int_t)r->bad[i].line));
         json_object_set_new(o, "field", json_string(r->bad[i].field));
         json_object_set_new(o, "reason",
                             json_string(i18n_get(rq->lang, r->bad[i].reason)));
@@ -1038,8 +1049,7 @@ static void report_context(struct req *rq, json_t *ctx,
     json_object_set_new(ctx, "rejected", json_integer((json_int_t)r->nbad));
     json_object_set_new(ctx, "reject_rows", reject_rows(rq, r));
     json_object_set_new(ctx, "ok_rows", ok_rows(rq, r));
-    json_object_set_new(ctx, "more_rows",
-                        json_boolean(r->nok > PREVIEW_ROWS));
+    json_object_set_new(ctx, "more_rows", json_boolean(r->nok > PREVIEW_ROWS));
 }
 
 static const char *mode_param(struct req *rq)
@@ -1148,9 +1158,8 @@ static int import_commit(struct req *rq, struct resp *rs, int kind)
     size_t imported = 0;
     int all = strcmp(mode, "all") == 0;
     int crc = r.fatal ? PICKUP_IMPORT_EREJECTED
-                      : pickup_import_commit(rq->db, rq->app->keys,
-                                             &rq->actor, &r, all, b.filename,
-                                             &imported);
+                      : pickup_import_commit(rq->db, rq->app->keys, &rq->actor,
+                                             &r, all, b.filename, &imported);
     if (crc == PICKUP_IMPORT_EAUDIT || crc == PICKUP_IMPORT_EDB) {
         pickup_import_report_free(&r);
         resp_error(rq, rs, crc == PICKUP_IMPORT_EAUDIT ? 503 : 500,
@@ -1165,9 +1174,8 @@ static int import_commit(struct req *rq, struct resp *rs, int kind)
     report_context(rq, ctx, &r);
     json_object_set_new(ctx, "imported", json_integer((json_int_t)imported));
     json_object_set_new(ctx, "done", json_boolean(crc == PICKUP_IMPORT_OK));
-    const char *why = crc == PICKUP_IMPORT_OK ? NULL
-                      : crc == PICKUP_IMPORT_ECHANGED
-                          ? "pstaff.imp.err.changed"
+    const char *why = crc == PICKUP_IMPORT_OK         ? NULL
+                      : crc == PICKUP_IMPORT_ECHANGED ? "pstaff.imp.err.changed"
                       : all && r.nbad ? "pstaff.imp.err.refused_all"
                                       : "pstaff.imp.err.nothing";
     if (why)
@@ -1206,12 +1214,11 @@ static int post_jlis_commit(struct req *rq, struct resp *rs)
 static const struct route import_routes[] = {
     {"GET", "/staff/pickup/import", get_import, "pickup.import", 0},
     {"POST", "/staff/pickup/import", post_import, "pickup.import", 0},
-    {"POST", "/staff/pickup/import/commit", post_import_commit,
-     "pickup.import", 0},
+    {"POST", "/staff/pickup/import/commit", post_import_commit, "pickup.import",
+     0},
     {"GET", "/staff/pickup/jlis", get_jlis, "pickup.import", 0},
     {"POST", "/staff/pickup/jlis", post_jlis, "pickup.import", 0},
-    {"POST", "/staff/pickup/jlis/commit", post_jlis_commit, "pickup.import",
-     0},
+    {"POST", "/staff/pickup/jlis/commit", post_jlis_commit, "pickup.import", 0},
 };
 
 void ps_import_register(void)

@@ -18,12 +18,13 @@
 #include "core/http.h"
 #include "core/mail.h"
 #include "core/parse.h"
+#include "core/tmpl.h"
 #include "core/util.h"
 #include "pickup/pickup.h"
 
 const char *const PICKUP_STATUSES[] = {
-    "mailed", "booked",   "visited",   "issued",
-    "returned", "held", "discarded", NULL,
+    "mailed",   "booked", "visited",   "issued",
+    "returned", "held",   "discarded", NULL,
 };
 
 const char *pickup_error_key(int rc)
@@ -97,11 +98,11 @@ static int next_char(const unsigned char **s)
         *s = p + 3;
         return '0' + (p[2] - 0x90); /* ０..９ */
     }
-    if ((p[0] == 0xEF && p[1] == 0xBC && p[2] == 0x8D) ||  /* － */
-        (p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80) ||  /* ideographic
-                                                              space */
-        (p[0] == 0xE2 && p[1] == 0x88 && p[2] == 0x92) ||  /* − */
-        (p[0] == 0xE2 && p[1] == 0x80 && p[2] == 0x90) ||  /* ‐ */
+    if ((p[0] == 0xEF && p[1] == 0xBC && p[2] == 0x8D) || /* － */
+        (p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80) || /* ideographic
+                                                             space */
+        (p[0] == 0xE2 && p[1] == 0x88 && p[2] == 0x92) || /* − */
+        (p[0] == 0xE2 && p[1] == 0x80 && p[2] == 0x90) || /* ‐ */
         (p[0] == 0xE3 && p[1] == 0x83 && p[2] == 0xBC)) { /* ー */
         *s = p + 3;
         return 's';
@@ -184,6 +185,14 @@ void pickup_name_index(const struct keyring *k, const char *kana, char out[65])
     field_blind_index(k, "notices.name_kana", kana, out);
 }
 
+const char *pickup_contact_text(const char *lang)
+{
+    const char *env = getenv("CITYOS_PICKUP_CONTACT");
+    if (env && env[0] && strlen(env) <= 500 && utf8_valid(env, strlen(env)))
+        return env;
+    return i18n_get(lang ? lang : "ja", "pickup.contact");
+}
+
 /* ---- statuses --------------------------------------------------------- */
 
 int pickup_status_valid(const char *status)
@@ -223,17 +232,17 @@ int pickup_status_change_ok(const char *from, const char *to)
 
 int pickup_status_needs_reason(const char *status)
 {
-    return status && (strcmp(status, "returned") == 0 ||
-                      strcmp(status, "held") == 0 ||
-                      strcmp(status, "discarded") == 0);
+    return status &&
+           (strcmp(status, "returned") == 0 || strcmp(status, "held") == 0 ||
+            strcmp(status, "discarded") == 0);
 }
 
 const char *pickup_status_key(const char *status)
 {
     static const char *const keys[] = {
-        "pickup.status.mailed",   "pickup.status.booked",
-        "pickup.status.visited",  "pickup.status.issued",
-        "pickup.status.returned", "pickup.status.held",
+        "pickup.status.mailed",    "pickup.status.booked",
+        "pickup.status.visited",   "pickup.status.issued",
+        "pickup.status.returned",  "pickup.status.held",
         "pickup.status.discarded",
     };
     for (int i = 0; PICKUP_STATUSES[i]; i++)
@@ -264,7 +273,7 @@ static void decrypt_col(struct db_stmt *st, int col, const char *context,
 }
 
 #define NOTICE_COLS                                                            \
-    "id, notice_no, name_kana, status, email, card_no, production_date, "     \
+    "id, notice_no, name_kana, status, email, card_no, production_date, "      \
     "storage_box, location_id, updated_at"
 
 static int notice_read(struct db_conn *c, struct db_stmt *st,
@@ -303,27 +312,25 @@ static int notice_read(struct db_conn *c, struct db_stmt *st,
 int pickup_notice_get(struct db_conn *c, const char *notice_no,
                       struct pickup_notice *n)
 {
-    return notice_read(c,
-                       db_queryf(c,
-                                 "SELECT " NOTICE_COLS
-                                 " FROM notices WHERE notice_no = ?",
-                                 "s", notice_no ? notice_no : ""),
-                       n);
+    return notice_read(
+        c,
+        db_queryf(c, "SELECT " NOTICE_COLS " FROM notices WHERE notice_no = ?",
+                  "s", notice_no ? notice_no : ""),
+        n);
 }
 
-int pickup_notice_get_id(struct db_conn *c, int64_t id,
-                         struct pickup_notice *n)
+int pickup_notice_get_id(struct db_conn *c, int64_t id, struct pickup_notice *n)
 {
     return notice_read(
-        c, db_queryf(c, "SELECT " NOTICE_COLS " FROM notices WHERE id = ?",
-                     "i", id),
+        c,
+        db_queryf(c, "SELECT " NOTICE_COLS " FROM notices WHERE id = ?", "i",
+                  id),
         n);
 }
 
 int pickup_notice_add(struct db_conn *c, const struct keyring *k,
                       const char *notice_no, const char *birth,
-                      const char *name_kana, int64_t location_id,
-                      int64_t *id)
+                      const char *name_kana, int64_t location_id, int64_t *id)
 {
     char no[PICKUP_NOTICE_MAX], mmdd[5], check[65], nidx[65];
     const char *md = birth;
@@ -379,8 +386,9 @@ int pickup_notice_set_email(struct db_conn *c, const struct keyring *k,
     int64_t rc;
     if (addr[0]) {
         char *enc = field_encrypt(k, "notices.email", addr);
-        rc = db_run(c, "UPDATE notices SET email = ?, updated_at = ? WHERE "
-                       "id = ?",
+        rc = db_run(c,
+                    "UPDATE notices SET email = ?, updated_at = ? WHERE "
+                    "id = ?",
                     "sii", enc, now_unix(), notice_id);
         free(enc);
     } else {
@@ -402,8 +410,8 @@ static int log_status(struct db_conn *c, int64_t notice_id, const char *from,
     return db_run(c,
                   "INSERT INTO notice_status_log (notice_id, from_status, "
                   "to_status, reason, login, ts) VALUES (?, ?, ?, ?, ?, ?)",
-                  "issssi", notice_id, from, to,
-                  reason ? reason : "", login, now_unix()) == 1
+                  "issssi", notice_id, from, to, reason ? reason : "", login,
+                  now_unix()) == 1
                ? 0
                : -1;
 }
@@ -429,14 +437,12 @@ static const char *actor_login(const struct actor *who)
 
 /* The body of pickup_set_status, inside a transaction. */
 static int set_status_tx(struct db_conn *c, const struct actor *who,
-                         const char *no, const char *status,
-                         const char *reason)
+                         const char *no, const char *status, const char *reason)
 {
     int64_t id = 0;
     char from[16] = "";
-    struct db_stmt *st =
-        db_queryf(c, "SELECT id, status FROM notices WHERE notice_no = ?", "s",
-                  no);
+    struct db_stmt *st = db_queryf(
+        c, "SELECT id, status FROM notices WHERE notice_no = ?", "s", no);
     if (!st)
         return PICKUP_EDB;
     int rc = db_step(st);
@@ -510,8 +516,8 @@ int pickup_notice_unlock(struct db_conn *c, const struct actor *who,
         rc = PICKUP_EDB;
     else if (n == 0)
         rc = PICKUP_ENOTFOUND;
-    else if (audit_append(c, who, "pickup.unlock", "notice", no, "ok",
-                          NULL) != 0)
+    else if (audit_append(c, who, "pickup.unlock", "notice", no, "ok", NULL) !=
+             0)
         rc = PICKUP_EAUDIT;
     if (!own)
         return rc;

@@ -26,8 +26,8 @@ struct attempt {
     char no[PICKUP_NOTICE_MAX]; /* digits typed, "" when malformed */
     char no_key[80];            /* throttle key of an unknown number */
     char ip_key[80];
-    int64_t id;                 /* the notice, 0 when unknown */
-    int64_t locked_until;       /* of the notice or of the number */
+    int64_t id;           /* the notice, 0 when unknown */
+    int64_t locked_until; /* of the notice or of the number */
     int64_t now;
 };
 
@@ -147,8 +147,7 @@ static int count_number(struct db_conn *c, const struct attempt *a)
 
 /* Writes the failure (counts and audit entries) in one transaction. */
 static int record_failure(struct db_conn *c, const struct actor *who,
-                          const struct attempt *a, const char *why,
-                          int count)
+                          const struct attempt *a, const char *why, int count)
 {
     if (db_begin(c) != DB_OK)
         return PICKUP_EDB;

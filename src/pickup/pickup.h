@@ -58,10 +58,10 @@ struct booking;
 enum {
     PICKUP_OK = 0,
     PICKUP_ENOTFOUND = -101,
-    PICKUP_EAUTH = -102,      /* unknown notice or wrong password: one
-                                 answer for both (no enumeration) */
-    PICKUP_ELOCKED = -103,    /* too many failures for this notice */
-    PICKUP_ESTATUS = -104,    /* status change not allowed */
+    PICKUP_EAUTH = -102,   /* unknown notice or wrong password: one
+                              answer for both (no enumeration) */
+    PICKUP_ELOCKED = -103, /* too many failures for this notice */
+    PICKUP_ESTATUS = -104, /* status change not allowed */
     PICKUP_EINVAL = -105,
     PICKUP_EAUDIT = -106,
     PICKUP_EDB = -107,
@@ -89,12 +89,12 @@ struct pickup_notice {
     char notice_no[PICKUP_NOTICE_MAX]; /* digits only, 9 to 12 */
     char name_kana[128];               /* decrypted; staff views only */
     char status[16];
-    char email[256];                   /* decrypted; may be empty */
-    char card_no[16];                  /* from the J-LIS production data */
+    char email[256];  /* decrypted; may be empty */
+    char card_no[16]; /* from the J-LIS production data */
     char production_date[11];
     char storage_box[32];
-    int64_t location_id;               /* preferred location, 0 if none */
-    int64_t booking_id;                /* 0 when none active */
+    int64_t location_id; /* preferred location, 0 if none */
+    int64_t booking_id;  /* 0 when none active */
     int64_t updated_at;
 };
 
@@ -161,8 +161,7 @@ int pickup_notice_unlock(struct db_conn *c, const struct actor *who,
 ** or PICKUP_EDB. */
 int pickup_notice_add(struct db_conn *c, const struct keyring *k,
                       const char *notice_no, const char *birth,
-                      const char *name_kana, int64_t location_id,
-                      int64_t *id);
+                      const char *name_kana, int64_t location_id, int64_t *id);
 
 /* The password check stored in notices.birth_check: the keyed blind
 ** index of "<notice_no>:<mmdd>" (context "notices.birth").  notice_no
@@ -170,8 +169,7 @@ int pickup_notice_add(struct db_conn *c, const struct keyring *k,
 void pickup_birth_check(const struct keyring *k, const char *notice_no,
                         const char *mmdd, char out[65]);
 /* Blind index of a normalised name in kana (context "notices.name_kana"). */
-void pickup_name_index(const struct keyring *k, const char *kana,
-                       char out[65]);
+void pickup_name_index(const struct keyring *k, const char *kana, char out[65]);
 
 /* Text helpers. */
 /* Digits of a typed notice number: ASCII or full-width digits, with
@@ -185,6 +183,11 @@ void pickup_notice_no_format(const char *digits, char *out, size_t n);
 int pickup_mmdd_clean(const char *s, char out[5]);
 /* The member key of a notice in bookings: "notice:<digits>". */
 void pickup_member_key(const char *notice_no, char *out, size_t n);
+
+/* Whom to call after the online deadline (shown on the pages and in the
+** mail): the environment variable CITYOS_PICKUP_CONTACT when set (UTF-8,
+** at most 500 bytes), else the catalog text "pickup.contact" of lang. */
+const char *pickup_contact_text(const char *lang);
 
 /* The catalog key for a booking engine result on the pickup service
 ** (BOOKING_* codes, and the refusal of a card that cannot be booked). */

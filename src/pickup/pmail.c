@@ -50,9 +50,9 @@ static int member_addresses(struct db_conn *c, const struct booking *b,
     for (int i = 0; i < b->nmembers; i++) {
         if (!str_starts(b->members[i], "notice:"))
             continue;
-        struct db_stmt *st = db_queryf(
-            c, "SELECT email FROM notices WHERE notice_no = ?", "s",
-            b->members[i] + strlen("notice:"));
+        struct db_stmt *st =
+            db_queryf(c, "SELECT email FROM notices WHERE notice_no = ?", "s",
+                      b->members[i] + strlen("notice:"));
         if (!st)
             return -1;
         int rc = db_step(st);
@@ -133,7 +133,7 @@ static void members_text(struct buf *t, const struct booking *b)
                              : b->members[i];
         size_t len = strlen(no);
         /* Only the last four digits: the number is half of a sign-in. */
-        buf_printf(t, "%s%s%s", i ? "、" : "（", T("pickup.mail.notice_tail"),
+        buf_printf(t, "%s%s", i ? "、" : T("pickup.mail.notice_tail"),
                    len > 4 ? no + len - 4 : no);
     }
     buf_puts(t, b->nmembers ? "）\n" : "\n");
@@ -164,7 +164,7 @@ static char *body_text(const char *kind, const struct booking *b,
         buf_printf(&t, "\n%s%s%s\n%s\n", T("pickup.mail.change1"), deadline,
                    T("pickup.mail.change2"), url);
         buf_printf(&t, "%s\n%s\n", T("pickup.mail.after_deadline"),
-                   T("pickup.contact"));
+                   pickup_contact_text("ja"));
     }
     buf_printf(&t, "\n%s\n%s\n", T("pickup.mail.footer"),
                T("pickup.mail.sender"));
@@ -195,7 +195,9 @@ static char *ical_for(const char *kind, const struct booking *b,
         .date = b->date,
         .start_min = b->start_min,
         .end_min = b->start_min + b->len_min,
-        .sequence = seq < 0 ? 0 : seq > 2000000000 ? 2000000000 : (int)seq,
+        .sequence = seq < 0            ? 0
+                    : seq > 2000000000 ? 2000000000
+                                       : (int)seq,
         .summary = T("pickup.mail.ical.summary"),
         .location = where,
         .description = desc,
@@ -298,8 +300,8 @@ static int remind_resource(struct db_conn *c, int64_t resource_id,
         const char *status = json_string_value(json_object_get(it, "status"));
         if (!status || strcmp(status, "active") != 0)
             continue;
-        int r = remind_one(c, json_integer_value(json_object_get(it, "id")),
-                           day);
+        int r =
+            remind_one(c, json_integer_value(json_object_get(it, "id")), day);
         if (r < 0) {
             log_error("pickup.reminders: booking %lld failed",
                       (long long)json_integer_value(json_object_get(it, "id")));
@@ -330,8 +332,8 @@ int pickup_reminders_run(struct app *app, int64_t now)
     json_t *r;
     json_array_foreach(resources, i, r)
     {
-        int n = remind_resource(
-            c, json_integer_value(json_object_get(r, "id")), tomorrow);
+        int n = remind_resource(c, json_integer_value(json_object_get(r, "id")),
+                                tomorrow);
         if (n < 0) {
             count = -1;
             break;
@@ -345,8 +347,8 @@ int pickup_reminders_run(struct app *app, int64_t now)
 
 static int reminders_due(struct app *app, int64_t now, char *slot, size_t n)
 {
-    return job_due_daily_window(PICKUP_REMINDER_WINDOW, now,
-                                "pickup.reminders", slot, n);
+    return job_due_daily_window(PICKUP_REMINDER_WINDOW, now, "pickup.reminders",
+                                slot, n);
 }
 
 static int reminders_job(struct app *app)

@@ -39,8 +39,8 @@ static void format_ids(const int64_t *ids, int n, char *out, size_t len)
     size_t used = 0;
     out[0] = 0;
     for (int i = 0; i < n && used < len; i++)
-        used += (size_t)snprintf(out + used, len - used, "%s%lld",
-                                 i ? " " : "", (long long)ids[i]);
+        used += (size_t)snprintf(out + used, len - used, "%s%lld", i ? " " : "",
+                                 (long long)ids[i]);
 }
 
 int psession_load(struct req *rq, struct pickup_session *ps)
@@ -86,8 +86,9 @@ int psession_load(struct req *rq, struct pickup_session *ps)
 ** as small as the number of people signed in. */
 static void purge(struct db_conn *c, int64_t now)
 {
-    db_run(c, "DELETE FROM pickup_sessions WHERE last_seen < ? OR "
-              "created_at < ?",
+    db_run(c,
+           "DELETE FROM pickup_sessions WHERE last_seen < ? OR "
+           "created_at < ?",
            "ii", now - PICKUP_IDLE, now - PICKUP_ABSOLUTE);
     db_run(c,
            "DELETE FROM pickup_auth_throttle WHERE updated_at < ? AND "

@@ -61,14 +61,13 @@ unsigned pickup_search_keys_parse(const char *list)
     return bits;
 }
 
-int pickup_role_search_keys(struct db_conn *c, const char *role,
-                            unsigned *keys)
+int pickup_role_search_keys(struct db_conn *c, const char *role, unsigned *keys)
 {
     *keys = 0;
     if (!role || !*role)
         return 0;
-    struct db_stmt *st = db_queryf(
-        c, "SELECT search_keys FROM roles WHERE name = ?", "s", role);
+    struct db_stmt *st =
+        db_queryf(c, "SELECT search_keys FROM roles WHERE name = ?", "s", role);
     if (!st)
         return -1;
     int rc = db_step(st);
@@ -111,8 +110,8 @@ static size_t utf8_next(const unsigned char *s, unsigned *cp)
         return 2;
     }
     if ((s[0] & 0xf0) == 0xe0) {
-        *cp = ((unsigned)(s[0] & 0x0f) << 12) |
-              ((unsigned)(s[1] & 0x3f) << 6) | (s[2] & 0x3f);
+        *cp = ((unsigned)(s[0] & 0x0f) << 12) | ((unsigned)(s[1] & 0x3f) << 6) |
+              (s[2] & 0x3f);
         return 3;
     }
     *cp = ((unsigned)(s[0] & 0x07) << 18) | ((unsigned)(s[1] & 0x3f) << 12) |
@@ -127,8 +126,8 @@ static unsigned kana_voiced(unsigned k, int mark)
         return k + (unsigned)mark; /* ハヒフヘホ -> バ.. / パ.. */
     if (mark != 1)
         return 0;
-    if ((k >= 0x30AB && k <= 0x30C1 && (k - 0x30AB) % 2 == 0) ||
-        k == 0x30C4 || k == 0x30C6 || k == 0x30C8)
+    if ((k >= 0x30AB && k <= 0x30C1 && (k - 0x30AB) % 2 == 0) || k == 0x30C4 ||
+        k == 0x30C6 || k == 0x30C8)
         return k + 1; /* カ..チ, ツ, テ, ト */
     if (k == 0x30A6)
         return 0x30F4; /* ウ -> ヴ */
@@ -342,8 +341,8 @@ int ps_audit(struct req *rq, const char *action, const char *target_type,
 {
     if (db_begin(rq->db) != DB_OK)
         return -1;
-    if (audit_append(rq->db, &rq->actor, action, target_type, target_id,
-                     result, detail) != 0) {
+    if (audit_append(rq->db, &rq->actor, action, target_type, target_id, result,
+                     detail) != 0) {
         db_rollback(rq->db);
         audit_alert(rq->app->db, "audit.write_failed", action);
         return -1;
@@ -356,8 +355,7 @@ int ps_audit(struct req *rq, const char *action, const char *target_type,
 }
 
 void ps_deny(struct req *rq, struct resp *rs, const char *action,
-             const char *target_type, const char *target_id,
-             const char *detail)
+             const char *target_type, const char *target_id, const char *detail)
 {
     ps_audit(rq, action ? action : "access.denied",
              target_type ? target_type : "route",
@@ -663,8 +661,8 @@ static const struct nav_item staff_nav[] = {
      "booking.staff"},
     {"/staff/pickup/notices", "pstaff.nav.operator", "pstaff.nav.operator_desc",
      "booking.operator"},
-    {"/staff/pickup/settings", "pstaff.nav.settings", "pstaff.nav.settings_desc",
-     "booking.settings"},
+    {"/staff/pickup/settings", "pstaff.nav.settings",
+     "pstaff.nav.settings_desc", "booking.settings"},
     {"/staff/pickup/import", "pstaff.nav.import", "pstaff.nav.import_desc",
      "pickup.import"},
     {"/staff/pickup/export", "pstaff.nav.export", "pstaff.nav.export_desc",

@@ -74,14 +74,14 @@ int pickup_date_parse(const char *s, char out[11]);
 /* ---- CSV imports (RSV-14, RSV-16) --------------------------------------- */
 
 #define PICKUP_IMPORT_MAX_BYTES (8 * 1024 * 1024)
-#define PICKUP_IMPORT_MAX_ROWS 50000
-#define PICKUP_NAME_MAX_CHARS 100
-#define PICKUP_CARD_NO_LEN 15 /* at most; at least 8 */
-#define PICKUP_BOX_MAX_CHARS 30
+#define PICKUP_IMPORT_MAX_ROWS  50000
+#define PICKUP_NAME_MAX_CHARS   100
+#define PICKUP_CARD_NO_LEN      15 /* at most; at least 8 */
+#define PICKUP_BOX_MAX_CHARS    30
 
 enum pickup_import_kind {
     PICKUP_IMPORT_NOTICES = 1, /* 通知書番号,氏名カナ,生年月日[,交付場所] */
-    PICKUP_IMPORT_JLIS = 2,    /* 通知書番号|カード番号,氏名カナ,作成日,保管箱 */
+    PICKUP_IMPORT_JLIS = 2, /* 通知書番号|カード番号,氏名カナ,作成日,保管箱 */
 };
 
 /* One accepted row, normalised. */
@@ -92,8 +92,8 @@ struct pickup_import_row {
     char birth[11];         /* notices: YYYY-MM-DD */
     char location[129 * 4]; /* notices: as written, may be empty */
     int64_t resource_id;    /* notices: the location found, 0 when none */
-    char card_no[PICKUP_CARD_NO_LEN + 1]; /* jlis */
-    char production_date[11];             /* jlis */
+    char card_no[PICKUP_CARD_NO_LEN + 1];           /* jlis */
+    char production_date[11];                       /* jlis */
     char storage_box[PICKUP_BOX_MAX_CHARS * 4 + 1]; /* jlis */
     int64_t notice_id; /* jlis: the notice the card belongs to */
 };

@@ -84,8 +84,9 @@ static json_t *slot_choices(struct req *rq, const struct booking_resource *r,
         snprintf(n, sizeof n, "%d", left);
         const char *names[] = {"n"};
         const char *values[] = {n};
-        char *ls = admin_msg(rq->lang, left > 0 ? "pstaff.book.left" :
-                             "pstaff.book.full", names, values, 1);
+        char *ls = admin_msg(rq->lang,
+                             left > 0 ? "pstaff.book.left" : "pstaff.book.full",
+                             names, values, 1);
         str_copy(lt, ls, sizeof lt);
         free(ls);
         json_object_set_new(o, "left_text", json_string(lt));
@@ -156,14 +157,14 @@ static json_t *book_context(struct req *rq, const struct booking_resource *r,
     int64_t loc = r ? r->id : 0;
     json_t *opts = ps_location_options(rq, 0, &loc);
     json_t *filter = json_object();
-    json_t *x = ps_field(rq, "location", "pstaff.field.location", "", NULL, 0,
-                         0, NULL);
+    json_t *x =
+        ps_field(rq, "location", "pstaff.field.location", "", NULL, 0, 0, NULL);
     json_object_set_new(x, "select", json_true());
     json_object_set_new(x, "options", opts ? opts : json_array());
     json_object_set_new(filter, "location", x);
-    json_object_set_new(filter, "date",
-                        ps_field(rq, "date", "pstaff.field.date", date, "date",
-                                 10, 0, NULL));
+    json_object_set_new(
+        filter, "date",
+        ps_field(rq, "date", "pstaff.field.date", date, "date", 10, 0, NULL));
     json_object_set_new(ctx, "filter", filter);
 
     json_t *form = json_object();
@@ -174,7 +175,7 @@ static json_t *book_context(struct req *rq, const struct booking_resource *r,
     json_object_set_new(form, "notice_no", x);
     json_t *fam = json_array();
     for (int i = 0; i < FAMILY_FIELDS; i++) {
-        char id[16], n[8];
+        char id[24], n[16];
         snprintf(id, sizeof id, "family-%d", i + 1);
         snprintf(n, sizeof n, "%d", i + 1);
         json_t *o = json_object();
@@ -182,8 +183,8 @@ static json_t *book_context(struct req *rq, const struct booking_resource *r,
         json_object_set_new(o, "name", json_string("family"));
         const char *names[] = {"n"};
         const char *values[] = {n};
-        char *label = admin_msg(rq->lang, "pstaff.book.family_n", names,
-                                values, 1);
+        char *label =
+            admin_msg(rq->lang, "pstaff.book.family_n", names, values, 1);
         json_object_set_new(o, "label", json_string(label));
         free(label);
         json_object_set_new(o, "value", json_string(f->family[i]));
@@ -212,17 +213,19 @@ static json_t *book_context(struct req *rq, const struct booking_resource *r,
             json_string(ps_channel_label(rq->lang, user_channel(rq, NULL))));
     }
     if (req_can(rq, "booking.staff")) {
-        x = admin_field(rq, "override_deadline", "pstaff.book.override", "1",
-                        0, 0);
+        x = admin_field(rq, "override_deadline", "pstaff.book.override", "1", 0,
+                        0);
         json_object_set_new(
-            x, "hint", json_string(i18n_get(rq->lang, "pstaff.book.override_hint")));
+            x, "hint",
+            json_string(i18n_get(rq->lang, "pstaff.book.override_hint")));
         if (f->override_deadline)
             json_object_set_new(x, "checked", json_true());
         json_object_set_new(form, "override_deadline", x);
     }
     x = admin_field(rq, "identity_checked", "pstaff.book.identity", "1", 0, 0);
     json_object_set_new(
-        x, "hint", json_string(i18n_get(rq->lang, "pstaff.book.identity_hint")));
+        x, "hint",
+        json_string(i18n_get(rq->lang, "pstaff.book.identity_hint")));
     if (f->identity_checked)
         json_object_set_new(x, "checked", json_true());
     json_object_set_new(form, "identity_checked", x);
@@ -243,8 +246,8 @@ static json_t *book_context(struct req *rq, const struct booking_resource *r,
     return ctx;
 }
 
-static void book_page(struct req *rq, struct resp *rs, int status,
-                      json_t *ctx, json_t *errors)
+static void book_page(struct req *rq, struct resp *rs, int status, json_t *ctx,
+                      json_t *errors)
 {
     if (!errors)
         errors = json_array();
@@ -341,15 +344,15 @@ static int check_notice(struct req *rq, json_t *ctx, json_t *errors,
     }
     if (rc != PICKUP_OK)
         return -1;
-    if (strcmp(pn.status, "issued") == 0 ||
-        strcmp(pn.status, "returned") == 0 ||
-        strcmp(pn.status, "discarded") == 0) {
+    /* The hooks book a card only when its notice is "mailed" (hooks.c);
+    ** say why here, before trying. */
+    if (strcmp(pn.status, "mailed") != 0 && strcmp(pn.status, "booked") != 0) {
         char label[32];
         pickup_notice_no_format(no, label, sizeof label);
         const char *names[] = {"no", "status"};
         const char *values[] = {label, ps_status_label(rq->lang, pn.status)};
-        char *t = admin_msg(rq->lang, "pstaff.err.notice_final", names, values,
-                            2);
+        char *t =
+            admin_msg(rq->lang, "pstaff.err.notice_final", names, values, 2);
         admin_field_error_text(form, errors, field, t);
         free(t);
         goto out;
@@ -362,8 +365,8 @@ static int check_notice(struct req *rq, json_t *ctx, json_t *errors,
             booking_get(rq->db, pn.booking_id, &b) == BOOKING_OK ? b.ref : "";
         const char *names[] = {"no", "ref"};
         const char *values[] = {label, ref};
-        char *t = admin_msg(rq->lang, "pstaff.err.notice_booked", names,
-                            values, 2);
+        char *t =
+            admin_msg(rq->lang, "pstaff.err.notice_booked", names, values, 2);
         admin_field_error_text(form, errors, field, t);
         free(t);
         goto out;
@@ -390,8 +393,8 @@ static int create_booking(struct req *rq, const struct booking_request *req,
     for (int attempt = 0; attempt < 4 && rc == BOOKING_EBUSY; attempt++) {
         if (db_begin(rq->db) != DB_OK)
             return BOOKING_EDB;
-        int prc = pickup_notice_set_email(rq->db, rq->app->keys, notice_id,
-                                          email);
+        int prc =
+            pickup_notice_set_email(rq->db, rq->app->keys, notice_id, email);
         if (prc != PICKUP_OK) {
             db_rollback(rq->db);
             return prc == PICKUP_EINVAL ? BOOKING_EINVAL : BOOKING_EDB;
@@ -449,7 +452,7 @@ static int post_book(struct req *rq, struct resp *rs)
     for (int i = 0; i < FAMILY_FIELDS; i++) {
         if (!f.family[i][0])
             continue;
-        char id[16];
+        char id[24];
         snprintf(id, sizeof id, "family-%d", i + 1);
         if (check_notice(rq, ctx, errors, id, i, f.family[i], nos, &n) != 0)
             goto dberr;
@@ -498,12 +501,13 @@ static int post_book(struct req *rq, struct resp *rs)
             t = i18n_get(rq->lang, "pstaff.err.closed_staff");
         admin_field_error_text(form, errors, "slot_id", t);
         /* The places may have changed: show the slots as they are now. */
-        json_object_set_new(ctx, "slots",
-                            slot_choices(rq, &r, date, 0,
-                                         req_can(rq, "booking.staff"), 0));
-        book_page(rq, rs, rc == BOOKING_EAUDIT ? 503
-                          : rc == BOOKING_EDB  ? 500
-                                               : 409,
+        json_object_set_new(
+            ctx, "slots",
+            slot_choices(rq, &r, date, 0, req_can(rq, "booking.staff"), 0));
+        book_page(rq, rs,
+                  rc == BOOKING_EAUDIT ? 503
+                  : rc == BOOKING_EDB  ? 500
+                                       : 409,
                   ctx, errors);
         return 0;
     }
@@ -581,10 +585,9 @@ static json_t *history_json(struct req *rq, const struct booking *b)
         const char *action = json_string_value(json_object_get(e, "action"));
         snprintf(key, sizeof key, "pstaff.hist.%s", action ? action : "");
         const char *label = i18n_get(rq->lang, key);
-        json_object_set_new(o, "action",
-                            json_string(strcmp(label, key) == 0 && action
-                                            ? action
-                                            : label));
+        json_object_set_new(
+            o, "action",
+            json_string(strcmp(label, key) == 0 && action ? action : label));
         const char *login = json_string_value(json_object_get(e, "login"));
         json_object_set_new(o, "login", json_string(login ? login : ""));
         json_object_set_new(
@@ -617,9 +620,9 @@ static void show_booking(struct req *rq, struct resp *rs,
     json_object_set_new(ctx, "party", json_integer(b->party));
     json_object_set_new(ctx, "channel_label",
                         json_string(ps_channel_label(rq->lang, b->channel)));
-    json_object_set_new(ctx, "status_label",
-                        json_string(ps_booking_status_label(rq->lang,
-                                                            b->status)));
+    json_object_set_new(
+        ctx, "status_label",
+        json_string(ps_booking_status_label(rq->lang, b->status)));
     json_object_set_new(ctx, "status_badge",
                         json_string(ps_booking_status_badge(b->status)));
     json_object_set_new(ctx, "created_by", json_string(b->created_by));
@@ -647,9 +650,9 @@ static void show_booking(struct req *rq, struct resp *rs,
         char mday[64];
         ps_date_label(rq->lang, move_date, 1, mday, sizeof mday);
         json_object_set_new(mv, "day_label", json_string(mday));
-        json_object_set_new(mv, "slots",
-                            slot_choices(rq, r, move_date, b->slot_id, staff,
-                                         move_slot));
+        json_object_set_new(
+            mv, "slots",
+            slot_choices(rq, r, move_date, b->slot_id, staff, move_slot));
         json_object_set_new(ctx, "move", mv);
         snprintf(u, sizeof u, "/staff/pickup/bookings/%s/cancel", b->ref);
         json_object_set_new(ctx, "cancel_action", json_string(u));
@@ -809,8 +812,7 @@ static const struct route book_routes[] = {
     {"GET", "/staff/pickup/bookings/:ref", get_booking, NULL, 0},
     {"POST", "/staff/pickup/bookings/:ref/move", post_move, NULL, 0},
     {"POST", "/staff/pickup/bookings/:ref/cancel", post_cancel, NULL, 0},
-    {"POST", "/staff/pickup/bookings/:ref/mark", post_mark, "booking.staff",
-     0},
+    {"POST", "/staff/pickup/bookings/:ref/mark", post_mark, "booking.staff", 0},
 };
 
 void ps_book_register(void)

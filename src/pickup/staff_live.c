@@ -203,12 +203,15 @@ static int live_build(struct req *rq, const struct booking_resource *r,
         snprintf(key, sizeof key, "pstaff.slot.%s", state);
         json_object_set_new(o, "state_label",
                             json_string(i18n_get(rq->lang, key)));
+        json_object_set_new(o, "state_badge",
+                            json_string(strcmp(state, "full") == 0  ? "error"
+                                        : strcmp(state, "few") == 0 ? "warning"
+                                        : strcmp(state, "closed") == 0
+                                            ? "neutral"
+                                            : "success"));
         json_object_set_new(
-            o, "state_badge",
-            json_string(strcmp(state, "full") == 0    ? "error"
-                        : strcmp(state, "few") == 0   ? "warning"
-                        : strcmp(state, "closed") == 0 ? "neutral"
-                                                       : "success"));
+            o, "has_bookings",
+            json_boolean(json_array_size(slots[i].bookings) > 0));
         json_object_set_new(o, "bookings", slots[i].bookings);
         slots[i].bookings = NULL;
         cap += s->capacity;
@@ -278,8 +281,8 @@ static int get_live(struct req *rq, struct resp *rs)
     }
     int show_cancelled = show_cancelled_param(rq);
     json_t *form = json_object();
-    json_t *f = ps_field(rq, "location", "pstaff.field.location", "", NULL, 0,
-                         0, NULL);
+    json_t *f =
+        ps_field(rq, "location", "pstaff.field.location", "", NULL, 0, 0, NULL);
     json_object_set_new(f, "select", json_true());
     json_object_set_new(f, "options", opts);
     json_object_set_new(form, "location", f);
@@ -312,8 +315,8 @@ static int get_live(struct req *rq, struct resp *rs)
     snprintf(detail, sizeof detail, "{\"date\":\"%s\"}", date);
     char tid[24];
     snprintf(tid, sizeof tid, "%lld", (long long)r.id);
-    if (admin_audit_read(rq, rs, "pickup.live.view", "location", tid,
-                         detail) != 0) {
+    if (admin_audit_read(rq, rs, "pickup.live.view", "location", tid, detail) !=
+        0) {
         json_decref(live);
         json_decref(ctx);
         return 0;

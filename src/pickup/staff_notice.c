@@ -31,7 +31,7 @@
 #include "pickup/staff_int.h"
 
 #define NOTICES_PER_PAGE 50
-#define NAME_CANDIDATES 40
+#define NAME_CANDIDATES  40
 
 /* Query parameters of the search page that are not search keys. */
 static int harmless_param(const char *name)
@@ -61,7 +61,8 @@ static void deny_search(struct req *rq, struct resp *rs, const char *keys)
 /* ---- search ------------------------------------------------------------- */
 
 struct search {
-    char notice_no_typed[64], name_typed[400], status[16];
+    char notice_no_typed[64], name_typed[PICKUP_NAME_MAX_CHARS * 4 + 1];
+    char status[16];
     char notice_no[PICKUP_NOTICE_MAX];
     char name_kana[PICKUP_NAME_MAX_CHARS * 3 + 1];
     unsigned used;
@@ -144,9 +145,9 @@ static json_t *search_form(struct req *rq, unsigned keys,
         json_array_foreach(opts, i, o)
         {
             if (i > 0)
-                json_object_set_new(o, "label",
-                                    json_string(ps_status_label(
-                                        rq->lang, values[i])));
+                json_object_set_new(
+                    o, "label",
+                    json_string(ps_status_label(rq->lang, values[i])));
         }
         json_object_set_new(form, "status", f);
     }
@@ -186,8 +187,8 @@ static int search_read(struct req *rq, unsigned keys, struct search *s,
     }
     admin_text(req_param(rq, "notice_no"), 40, s->notice_no_typed,
                sizeof s->notice_no_typed);
-    admin_text(req_param(rq, "name_kana"), PICKUP_NAME_MAX_CHARS * 2,
-               s->name_typed, sizeof s->name_typed);
+    admin_text(req_param(rq, "name_kana"), PICKUP_NAME_MAX_CHARS, s->name_typed,
+               sizeof s->name_typed);
     admin_text(req_param(rq, "status"), 15, s->status, sizeof s->status);
     s->page = admin_page_param(req_param(rq, "page"));
     return 0;
@@ -240,7 +241,8 @@ static int name_candidates(struct req *rq, const char *kana,
     size_t j = 0;
     int spaced = 0;
     for (size_t i = 0; kana[i] && j + 1 < sizeof compact; i++) {
-        if ((unsigned char)kana[i] == 0xe3 && (unsigned char)kana[i + 1] == 0x80 &&
+        if ((unsigned char)kana[i] == 0xe3 &&
+            (unsigned char)kana[i + 1] == 0x80 &&
             (unsigned char)kana[i + 2] == 0x80) {
             i += 2;
             spaced = 1;
@@ -358,15 +360,17 @@ static int get_notices(struct req *rq, struct resp *rs)
     json_t *ctx = ps_context(rq, "/staff/pickup/notices");
     json_t *form = search_form(rq, keys, &s);
     json_t *errors = json_array();
-    if (s.notice_no_typed[0] &&
+    /* A key given must also be usable: a value too long for its field
+    ** is refused, never dropped (that would search without it). */
+    if ((s.used & PICKUP_KEY_NOTICE_NO) &&
         pickup_notice_no_clean(s.notice_no_typed, s.notice_no) != 0)
         admin_field_error(rq, form, errors, "notice_no",
                           "pstaff.err.notice_format");
-    if (s.name_typed[0] &&
+    if ((s.used & PICKUP_KEY_NAME_KANA) &&
         pickup_kana_normalize(s.name_typed, PICKUP_NAME_MAX_CHARS, s.name_kana,
                               sizeof s.name_kana) != 0)
         admin_field_error(rq, form, errors, "name_kana", "pstaff.err.kana");
-    if (s.status[0] && !pickup_status_valid(s.status))
+    if ((s.used & PICKUP_KEY_STATUS) && !pickup_status_valid(s.status))
         admin_field_error(rq, form, errors, "status", "pstaff.err.status");
     json_object_set_new(ctx, "form", form);
     json_object_set_new(ctx, "errors", errors);
@@ -394,7 +398,8 @@ static int get_notices(struct req *rq, struct resp *rs)
         json_object_set_new(d, "name_kana", json_string(s.name_kana));
     if (s.status[0])
         json_object_set_new(d, "status", json_string(s.status));
-    json_object_set_new(d, "rows", json_integer((json_int_t)json_array_size(rows)));
+    json_object_set_new(d, "rows",
+                        json_integer((json_int_t)json_array_size(rows)));
     char *detail = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(d);
     int arc = admin_audit_read(rq, rs, "pickup.search", "notice", "*", detail);
@@ -424,8 +429,7 @@ static int get_notices(struct req *rq, struct resp *rs)
         ctx, "pagination",
         admin_pagination(rq, q.data, s.page, NOTICES_PER_PAGE, total));
     buf_free(&q);
-    resp_page(rq, rs, 200, "pickup/staff_notices", "pstaff.notices.title",
-              ctx);
+    resp_page(rq, rs, 200, "pickup/staff_notices", "pstaff.notices.title", ctx);
     return 0;
 }
 
@@ -459,20 +463,22 @@ static int load_notice(struct req *rq, struct resp *rs, struct pickup_notice *n)
 static json_t *status_history(struct req *rq, int64_t notice_id)
 {
     json_t *a = json_array();
-    struct db_stmt *st = db_queryf(
-        rq->db,
-        "SELECT ts, from_status, to_status, reason, login "
-        "FROM notice_status_log WHERE notice_id = ? ORDER BY ts, id",
-        "i", notice_id);
+    struct db_stmt *st =
+        db_queryf(rq->db,
+                  "SELECT ts, from_status, to_status, reason, login "
+                  "FROM notice_status_log WHERE notice_id = ? ORDER BY ts, id",
+                  "i", notice_id);
     while (st && db_step(st) == DB_ROW) {
         json_t *o = json_object();
         char t[32];
         time_format_jst(db_col_int(st, 0), t, sizeof t);
         json_object_set_new(o, "time", json_string(t));
         json_object_set_new(
-            o, "from", json_string(ps_status_label(rq->lang, db_col_text(st, 1))));
+            o, "from",
+            json_string(ps_status_label(rq->lang, db_col_text(st, 1))));
         json_object_set_new(
-            o, "to", json_string(ps_status_label(rq->lang, db_col_text(st, 2))));
+            o, "to",
+            json_string(ps_status_label(rq->lang, db_col_text(st, 2))));
         const char *reason = db_col_text(st, 3);
         json_object_set_new(o, "reason", json_string(reason ? reason : ""));
         const char *login = db_col_text(st, 4);
@@ -521,8 +527,8 @@ static json_t *status_form(struct req *rq, const struct pickup_notice *n,
 }
 
 static void show_notice(struct req *rq, struct resp *rs,
-                        const struct pickup_notice *n, int status,
-                        json_t *form, json_t *errors)
+                        const struct pickup_notice *n, int status, json_t *form,
+                        json_t *errors)
 {
     json_t *ctx = ps_context(rq, "/staff/pickup/notices");
     char label[32];
@@ -562,16 +568,14 @@ static void show_notice(struct req *rq, struct resp *rs,
         json_object_set_new(o, "channel_label",
                             json_string(ps_channel_label(rq->lang, b.channel)));
         json_object_set_new(ctx, "booking", o);
-    } else if (strcmp(n->status, "mailed") == 0 ||
-               strcmp(n->status, "held") == 0 ||
-               strcmp(n->status, "visited") == 0) {
+    } else if (strcmp(n->status, "mailed") == 0) {
         char h[64];
         snprintf(h, sizeof h, "/staff/pickup/book?notice_no=%s", n->notice_no);
         json_object_set_new(ctx, "book_href", json_string(h));
     }
     int64_t locked = 0;
-    db_query_int(rq->db, &locked, "SELECT locked_until FROM notices WHERE id = ?",
-                 "i", n->id);
+    db_query_int(rq->db, &locked,
+                 "SELECT locked_until FROM notices WHERE id = ?", "i", n->id);
     int staff = req_can(rq, "booking.staff");
     if (locked > now_unix()) {
         json_object_set_new(ctx, "locked", json_true());

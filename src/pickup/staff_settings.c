@@ -34,7 +34,7 @@
 
 #define HOURS_ROWS_MIN 3
 #define HOURS_ROWS_MAX 8
-#define SLOT_CAP_MAX 999
+#define SLOT_CAP_MAX   999
 
 static const int weekday_order[] = {1, 2, 3, 4, 5, 6, 0}; /* 月 .. 日 */
 
@@ -90,8 +90,7 @@ struct loc_form {
         max_party[8];
 };
 
-static void loc_form_from(const struct booking_resource *r,
-                          struct loc_form *f)
+static void loc_form_from(const struct booking_resource *r, struct loc_form *f)
 {
     memset(f, 0, sizeof *f);
     str_copy(f->name, r->name, sizeof f->name);
@@ -100,17 +99,16 @@ static void loc_form_from(const struct booking_resource *r,
     snprintf(f->slot_minutes, sizeof f->slot_minutes, "%d", r->slot_minutes);
     snprintf(f->capacity, sizeof f->capacity, "%d", r->capacity);
     snprintf(f->window_days, sizeof f->window_days, "%d", r->window_days);
-    snprintf(f->deadline_days, sizeof f->deadline_days, "%d",
-             r->deadline_days);
+    snprintf(f->deadline_days, sizeof f->deadline_days, "%d", r->deadline_days);
     snprintf(f->max_party, sizeof f->max_party, "%d", r->max_party);
 }
 
 static json_t *loc_fields(struct req *rq, const struct loc_form *f)
 {
     json_t *form = json_object();
-    json_object_set_new(form, "name",
-                        ps_field(rq, "name", "pstaff.loc.name", f->name, NULL,
-                                 100, 1, NULL));
+    json_object_set_new(
+        form, "name",
+        ps_field(rq, "name", "pstaff.loc.name", f->name, NULL, 100, 1, NULL));
     json_object_set_new(form, "address",
                         ps_field(rq, "address", "pstaff.loc.address",
                                  f->address, NULL, 200, 0, NULL));
@@ -182,7 +180,8 @@ static int loc_form_read(struct req *rq, struct loc_form *f, json_t *form,
         admin_field_error(rq, form, errors, "deadline_days",
                           "pstaff.err.deadline_window");
     if (ps_parse_int(f->max_party, 1, BOOKING_MAX_PARTY, &r->max_party))
-        admin_field_error(rq, form, errors, "max_party", "pstaff.err.max_party");
+        admin_field_error(rq, form, errors, "max_party",
+                          "pstaff.err.max_party");
     str_copy(r->name, f->name, sizeof r->name);
     str_copy(r->address, f->address, sizeof r->address);
     str_copy(r->note, f->note, sizeof r->note);
@@ -275,8 +274,8 @@ static int save_location(struct req *rq, struct resp *rs,
     json_t *e;
     json_array_foreach(errors, i, e)
     {
-        json_t *fld = json_object_get(
-            form, json_string_value(json_object_get(e, "id")));
+        json_t *fld =
+            json_object_get(form, json_string_value(json_object_get(e, "id")));
         if (fld)
             json_object_set(fld, "error", json_object_get(e, "text"));
     }
@@ -376,9 +375,9 @@ static int post_reopen(struct req *rq, struct resp *rs)
 
 static const char *weekday_key(int wd)
 {
-    static const char *const k[] = {
-        "pstaff.wd.0", "pstaff.wd.1", "pstaff.wd.2", "pstaff.wd.3",
-        "pstaff.wd.4", "pstaff.wd.5", "pstaff.wd.6"};
+    static const char *const k[] = {"pstaff.wd.0", "pstaff.wd.1", "pstaff.wd.2",
+                                    "pstaff.wd.3", "pstaff.wd.4", "pstaff.wd.5",
+                                    "pstaff.wd.6"};
     return k[wd];
 }
 
@@ -456,11 +455,12 @@ static json_t *hours_grid(struct req *rq, const struct booking_hours *h,
             snprintf(n, sizeof n, "%d", i);
             const char *names[] = {"n"};
             const char *values[] = {n};
-            char *lg = admin_msg(rq->lang, "pstaff.hours.interval", names,
-                                 values, 1);
+            char *lg =
+                admin_msg(rq->lang, "pstaff.hours.interval", names, values, 1);
             json_object_set_new(row, "legend", json_string(lg));
             free(lg);
-            json_object_set_new(row, "start", hours_field(rq, "start", wd, i, s));
+            json_object_set_new(row, "start",
+                                hours_field(rq, "start", wd, i, s));
             json_object_set_new(row, "end", hours_field(rq, "end", wd, i, e));
             json_object_set_new(row, "cap", hours_field(rq, "cap", wd, i, c));
             json_array_append_new(ra, row);
@@ -640,12 +640,12 @@ static json_t *exception_rows(struct req *rq, const struct booking_resource *r)
     json_t *a = json_array();
     char today[11];
     ps_today(today);
-    struct db_stmt *st = db_queryf(
-        rq->db,
-        "SELECT date, kind, start_min, end_min, capacity, note "
-        "FROM booking_exceptions WHERE resource_id = ? AND date >= ? "
-        "ORDER BY date, start_min",
-        "is", r->id, today);
+    struct db_stmt *st =
+        db_queryf(rq->db,
+                  "SELECT date, kind, start_min, end_min, capacity, note "
+                  "FROM booking_exceptions WHERE resource_id = ? AND date >= ? "
+                  "ORDER BY date, start_min",
+                  "is", r->id, today);
     while (st && db_step(st) == DB_ROW) {
         json_t *o = json_object();
         const char *date = db_col_text(st, 0);
@@ -686,9 +686,9 @@ struct exc_form {
 static json_t *exc_fields(struct req *rq, const struct exc_form *f)
 {
     json_t *form = json_object();
-    json_object_set_new(form, "date",
-                        ps_field(rq, "date", "pstaff.exc.date", f->date, "date",
-                                 10, 1, NULL));
+    json_object_set_new(
+        form, "date",
+        ps_field(rq, "date", "pstaff.exc.date", f->date, "date", 10, 1, NULL));
     json_t *x = ps_field(rq, "kind", "pstaff.exc.kind", "", NULL, 0, 1,
                          "pstaff.exc.kind_hint");
     const char *v[] = {"open", "closed"};
@@ -698,9 +698,9 @@ static json_t *exc_fields(struct req *rq, const struct exc_form *f)
     json_object_set_new(form, "start",
                         ps_field(rq, "start", "pstaff.exc.start", f->start,
                                  "time", 5, 0, NULL));
-    json_object_set_new(form, "end",
-                        ps_field(rq, "end", "pstaff.exc.end", f->end, "time", 5,
-                                 0, NULL));
+    json_object_set_new(
+        form, "end",
+        ps_field(rq, "end", "pstaff.exc.end", f->end, "time", 5, 0, NULL));
     x = ps_field(rq, "capacity", "pstaff.exc.capacity", f->capacity, "number",
                  3, 0, "pstaff.exc.capacity_hint");
     json_object_set_new(form, "capacity", x);
@@ -743,8 +743,8 @@ static int get_exceptions(struct req *rq, struct resp *rs)
     return 0;
 }
 
-static void conflict_error(struct req *rq, json_t *form, json_t *errors,
-                           int rc, const struct booking_slot *conflict)
+static void conflict_error(struct req *rq, json_t *form, json_t *errors, int rc,
+                           const struct booking_slot *conflict)
 {
     if (rc == BOOKING_ECONFLICT) {
         char *t = ps_conflict_text(rq->lang, conflict);
@@ -776,8 +776,8 @@ static int post_exception(struct req *rq, struct resp *rs)
     admin_text(req_param(rq, "start"), 8, f.start, sizeof f.start);
     admin_text(req_param(rq, "end"), 8, f.end, sizeof f.end);
     admin_text(req_param(rq, "capacity"), 6, f.capacity, sizeof f.capacity);
-    int long_note = admin_text(req_param(rq, "note"), 100, f.note,
-                               sizeof f.note) != 0;
+    int long_note =
+        admin_text(req_param(rq, "note"), 100, f.note, sizeof f.note) != 0;
     json_t *form = exc_fields(rq, &f);
     json_t *errors = json_array();
     struct booking_exception e;
@@ -896,8 +896,8 @@ static json_t *slot_rows(struct req *rq, const struct booking_resource *r,
         json_object_set_new(f, "name", json_string(name));
         const char *names[] = {"time"};
         const char *values[] = {t};
-        char *label = admin_msg(rq->lang, "pstaff.slots.cap_label", names,
-                                values, 1);
+        char *label =
+            admin_msg(rq->lang, "pstaff.slots.cap_label", names, values, 1);
         json_object_set_new(f, "label", json_string(label));
         free(label);
         json_object_set_new(f, "value", json_string(v ? v : cap));
@@ -932,8 +932,8 @@ static void slots_page(struct req *rq, struct resp *rs, int status,
     json_object_set_new(ctx, "date", json_string(date));
     ps_date_label(rq->lang, date, 1, day, sizeof day);
     json_object_set_new(ctx, "day_label", json_string(day));
-    json_t *df = ps_field(rq, "date", "pstaff.field.date", date, "date", 10, 0,
-                          NULL);
+    json_t *df =
+        ps_field(rq, "date", "pstaff.field.date", date, "date", 10, 0, NULL);
     json_object_set_new(ctx, "date_field", df);
     json_object_set_new(ctx, "rows", rows);
     json_object_set_new(ctx, "errors", errors ? errors : json_array());
@@ -955,8 +955,8 @@ static int get_slots(struct req *rq, struct resp *rs)
                             json_string(i18n_get(rq->lang, "pstaff.err.date")));
         json_array_append_new(errors, e);
     }
-    slots_page(rq, rs, bad ? 400 : 200, &r, date,
-               slot_rows(rq, &r, date, NULL), errors);
+    slots_page(rq, rs, bad ? 400 : 200, &r, date, slot_rows(rq, &r, date, NULL),
+               errors);
     return 0;
 }
 
@@ -972,7 +972,7 @@ static int post_slots(struct req *rq, struct resp *rs)
     }
     json_t *rows = slot_rows(rq, &r, date, rq);
     json_t *errors = json_array();
-    int changed = 0, failed = 0;
+    int changed = 0, failed = 0, invalid = 0;
     size_t i;
     json_t *o;
     json_array_foreach(rows, i, o)
@@ -992,14 +992,14 @@ static int post_slots(struct req *rq, struct resp *rs)
                 e, "text",
                 json_string(i18n_get(rq->lang, "pstaff.err.capacity")));
             json_array_append_new(errors, e);
-            failed = 1;
+            failed = invalid = 1;
             continue;
         }
         if (cap == json_integer_value(json_object_get(o, "capacity")))
             continue;
         int rc = booking_slot_capacity_set(
-            rq->db, &rq->actor, json_integer_value(json_object_get(o, "slot_id")),
-            cap);
+            rq->db, &rq->actor,
+            json_integer_value(json_object_get(o, "slot_id")), cap);
         if (rc != BOOKING_OK) {
             const char *t = ps_result_text(rq->lang, rc);
             char *ct = NULL;
@@ -1024,15 +1024,16 @@ static int post_slots(struct req *rq, struct resp *rs)
     }
     if (failed) {
         /* The ones that were saved show their new value again. */
-        slots_page(rq, rs, 409, &r, date, rows, errors);
+        slots_page(rq, rs, invalid ? 400 : 409, &r, date, rows, errors);
         return 0;
     }
     json_decref(rows);
     json_decref(errors);
     char loc[160];
-    snprintf(loc, sizeof loc,
-             "/staff/pickup/settings/%lld/slots?date=%s&done=pstaff_slots_saved",
-             (long long)r.id, date);
+    snprintf(
+        loc, sizeof loc,
+        "/staff/pickup/settings/%lld/slots?date=%s&done=pstaff_slots_saved",
+        (long long)r.id, date);
     resp_redirect(rs, loc);
     (void)changed;
     return 0;
@@ -1045,14 +1046,14 @@ static const struct route settings_routes[] = {
     {"GET", "/staff/pickup/settings/:id", get_location, "booking.settings", 0},
     {"POST", "/staff/pickup/settings/:id", post_location, "booking.settings",
      0},
-    {"POST", "/staff/pickup/settings/:id/close", post_close,
-     "booking.settings", 0},
+    {"POST", "/staff/pickup/settings/:id/close", post_close, "booking.settings",
+     0},
     {"POST", "/staff/pickup/settings/:id/reopen", post_reopen,
      "booking.settings", 0},
     {"GET", "/staff/pickup/settings/:id/hours", get_hours, "booking.settings",
      0},
-    {"POST", "/staff/pickup/settings/:id/hours", post_hours,
-     "booking.settings", 0},
+    {"POST", "/staff/pickup/settings/:id/hours", post_hours, "booking.settings",
+     0},
     {"GET", "/staff/pickup/settings/:id/exceptions", get_exceptions,
      "booking.settings", 0},
     {"POST", "/staff/pickup/settings/:id/exceptions", post_exception,
@@ -1061,8 +1062,8 @@ static const struct route settings_routes[] = {
      post_exception_delete, "booking.settings", 0},
     {"GET", "/staff/pickup/settings/:id/slots", get_slots, "booking.settings",
      0},
-    {"POST", "/staff/pickup/settings/:id/slots", post_slots,
-     "booking.settings", 0},
+    {"POST", "/staff/pickup/settings/:id/slots", post_slots, "booking.settings",
+     0},
 };
 
 void ps_settings_register(void)

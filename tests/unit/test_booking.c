@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -132,8 +133,8 @@ static int book(int64_t slot_id, int override, struct booking *out, int party,
     va_end(ap);
     struct booking tmp;
     struct db_conn *c = testlib_conn();
-    int rc = booking_create(c, override ? &staff : &citizen, &req,
-                            out ? out : &tmp);
+    int rc =
+        booking_create(c, override ? &staff : &citizen, &req, out ? out : &tmp);
     db_release(c);
     return rc;
 }
@@ -227,7 +228,7 @@ static void test_slot_lengths(void **state)
     static const struct {
         int len, per_day, last_start;
     } cases[] = {
-        {60, 3 + 4, 16 * 60},      {30, 6 + 8, 16 * 60 + 30},
+        {60, 3 + 4, 16 * 60},       {30, 6 + 8, 16 * 60 + 30},
         {20, 9 + 12, 16 * 60 + 40}, {15, 12 + 17, 17 * 60},
         {10, 18 + 25, 17 * 60 + 0},
     };
@@ -438,9 +439,9 @@ static void test_exceptions(void **state)
     json_decref(list);
     assert_int_equal(booking_exception_delete(c, &staff, rid, mon, NULL),
                      BOOKING_OK);
-    assert_int_equal(booking_exception_delete_one(c, &staff, rid, thu, 1050,
-                                                  NULL),
-                     BOOKING_OK);
+    assert_int_equal(
+        booking_exception_delete_one(c, &staff, rid, thu, 1050, NULL),
+        BOOKING_OK);
     assert_int_equal(booking_exception_delete(c, &staff, rid, mon, NULL),
                      BOOKING_ENOTFOUND);
     db_release(c);
@@ -595,12 +596,12 @@ static void test_window_deadline(void **state)
     struct db_conn *c = testlib_conn();
     assert_int_equal(booking_cancel(c, &citizen, staffb.id, 0),
                      BOOKING_ECLOSED);
-    assert_int_equal(booking_move(c, &citizen, staffb.id,
-                                  slot_at(rid, d2, 600), 0, NULL),
-                     BOOKING_ECLOSED);
-    assert_int_equal(booking_move(c, &citizen, b.id, slot_at(rid, d1, 600), 0,
-                                  NULL),
-                     BOOKING_ECLOSED);
+    assert_int_equal(
+        booking_move(c, &citizen, staffb.id, slot_at(rid, d2, 600), 0, NULL),
+        BOOKING_ECLOSED);
+    assert_int_equal(
+        booking_move(c, &citizen, b.id, slot_at(rid, d1, 600), 0, NULL),
+        BOOKING_ECLOSED);
     assert_int_equal(booking_cancel(c, &staff, staffb.id, 1), BOOKING_OK);
 
     /* booking_slot_open and the states. */
@@ -702,12 +703,12 @@ static void test_full_and_states(void **state)
     struct db_conn *c = testlib_conn();
     assert_int_equal(booking_day(c, rid, d, now_unix(), &day), BOOKING_OK);
     db_release(c);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(day, 0), "state")),
-                        "few");
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(day, 1), "state")),
-                        "available");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(day, 0), "state")),
+        "few");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(day, 1), "state")),
+        "available");
     json_decref(day);
     assert_int_equal(book(s10, 0, NULL, 1, "fs:t7"), BOOKING_OK);
     assert_int_equal(book(s5, 0, NULL, 1, "fs:4"), BOOKING_OK);
@@ -715,15 +716,14 @@ static void test_full_and_states(void **state)
     assert_int_equal(book(s5, 1, NULL, 1, "fs:5"), BOOKING_EFULL);
     c = testlib_conn();
     assert_int_equal(booking_day(c, rid, d, now_unix(), &day), BOOKING_OK);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(day, 0), "state")),
-                        "full");
-    assert_int_equal(json_integer_value(
-                         json_object_get(json_array_get(day, 0), "left")),
-                     0);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(day, 1), "state")),
-                        "few");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(day, 0), "state")),
+        "full");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(day, 0), "left")), 0);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(day, 1), "state")),
+        "few");
     json_decref(day);
 
     /* The month view: that day few (2 of 15 left), the next available,
@@ -739,14 +739,13 @@ static void test_full_and_states(void **state)
     assert_string_equal(json_string_value(json_object_get(d0, "date")), d);
     assert_int_equal(json_integer_value(json_object_get(d0, "places")), 15);
     assert_int_equal(json_integer_value(json_object_get(d0, "left")), 2);
-    assert_string_equal(json_string_value(json_object_get(d0, "state")),
-                        "few");
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(month, 2), "state")),
-                        "available");
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(month, 26), "state")),
-                        "closed"); /* beyond the 14-day window: no slots */
+    assert_string_equal(json_string_value(json_object_get(d0, "state")), "few");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(month, 2), "state")),
+        "available");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(month, 26), "state")),
+        "closed"); /* beyond the 14-day window: no slots */
     json_decref(month);
     assert_int_equal(booking_month(c, rid, to, from, now_unix(), &month),
                      BOOKING_EINVAL);
@@ -757,9 +756,9 @@ static void test_full_and_states(void **state)
     json_t *first = json_array_get(list, 0);
     assert_string_equal(json_string_value(json_object_get(first, "start")),
                         "09:00");
-    assert_string_equal(json_string_value(json_array_get(
-                            json_object_get(first, "members"), 0)),
-                        "fs:0");
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(first, "members"), 0)),
+        "fs:0");
     json_decref(list);
     db_release(c);
     check_invariants();
@@ -838,14 +837,13 @@ static void test_move_atomic(void **state)
     /* To a full slot, past the deadline, to another resource whose
     ** max_party is 1, to nowhere: refused and nothing moves. */
     c = testlib_conn();
-    assert_int_equal(booking_move(c, &citizen, b.id, s3, 0, &m),
-                     BOOKING_EFULL);
-    assert_int_equal(booking_move(c, &citizen, b.id, slot_at(rid, today, 600),
-                                  0, &m),
-                     BOOKING_ECLOSED);
-    assert_int_equal(booking_move(c, &citizen, b.id, slot_at(rid2, d, 540), 0,
-                                  &m),
-                     BOOKING_EINVAL);
+    assert_int_equal(booking_move(c, &citizen, b.id, s3, 0, &m), BOOKING_EFULL);
+    assert_int_equal(
+        booking_move(c, &citizen, b.id, slot_at(rid, today, 600), 0, &m),
+        BOOKING_ECLOSED);
+    assert_int_equal(
+        booking_move(c, &citizen, b.id, slot_at(rid2, d, 540), 0, &m),
+        BOOKING_EINVAL);
     assert_int_equal(booking_move(c, &citizen, b.id, 999999, 0, &m),
                      BOOKING_ENOTFOUND);
     struct booking g;
@@ -865,14 +863,14 @@ static void test_move_atomic(void **state)
     struct booking one;
     assert_int_equal(book(s1, 0, &one, 1, "mv:5"), BOOKING_OK);
     c = testlib_conn();
-    assert_int_equal(booking_move(c, &staff, one.id, slot_at(rid2, d, 600), 0,
-                                  &m),
-                     BOOKING_OK);
+    assert_int_equal(
+        booking_move(c, &staff, one.id, slot_at(rid2, d, 600), 0, &m),
+        BOOKING_OK);
     assert_int_equal(m.resource_id, rid2);
     /* The same slot again: nothing to do. */
-    assert_int_equal(booking_move(c, &staff, one.id, slot_at(rid2, d, 600), 0,
-                                  &m),
-                     BOOKING_OK);
+    assert_int_equal(
+        booking_move(c, &staff, one.id, slot_at(rid2, d, 600), 0, &m),
+        BOOKING_OK);
     json_t *hist = NULL;
     assert_int_equal(booking_history(c, b.id, &hist), BOOKING_OK);
     db_release(c);
@@ -958,11 +956,10 @@ static int veto_create(struct db_conn *c, const struct booking *b)
 {
     hook_calls++;
     /* The hook's own write is part of the transaction. */
-    if (db_run(c, "INSERT INTO hook_log (booking_id, what) VALUES (?, ?)",
-               "is", b->id, "create") < 0)
+    if (db_run(c, "INSERT INTO hook_log (booking_id, what) VALUES (?, ?)", "is",
+               b->id, "create") < 0)
         return BOOKING_EDB;
-    return strcmp(b->members[0], "veto:no") == 0 ? BOOKING_ECLOSED
-                                                 : BOOKING_OK;
+    return strcmp(b->members[0], "veto:no") == 0 ? BOOKING_ECLOSED : BOOKING_OK;
 }
 
 static int veto_move(struct db_conn *c, const struct booking *b)
@@ -1006,12 +1003,11 @@ static void test_hooks(void **state)
                                        "i", b.id),
                      1);
     struct db_conn *c = testlib_conn();
-    assert_int_equal(booking_move(c, &citizen, b.id, slot_at(rid, d, 600), 0,
-                                  NULL),
-                     -150);
-    assert_int_equal(booking_move(c, &citizen, b.id, slot_at(rid, d, 570), 0,
-                                  NULL),
-                     BOOKING_OK);
+    assert_int_equal(
+        booking_move(c, &citizen, b.id, slot_at(rid, d, 600), 0, NULL), -150);
+    assert_int_equal(
+        booking_move(c, &citizen, b.id, slot_at(rid, d, 570), 0, NULL),
+        BOOKING_OK);
     db_release(c);
     assert_int_equal(booked(s), 0);
     assert_int_equal(booked(slot_at(rid, d, 600)), 0);
@@ -1022,6 +1018,90 @@ static void test_hooks(void **state)
     assert_int_equal(booked(s), 2);
     assert_int_equal(audit_count("booking.cancel", b2.id), 0);
     check_invariants();
+}
+
+/* Bookings that share a commit (SQLite group commit) stay independent: a
+** slow booking holds the commit while others queue up behind it; of the
+** next batch, the ones a hook refuses leave nothing behind (not even the
+** hook's own write) and the others are all there. */
+static int group_create(struct db_conn *c, const struct booking *b)
+{
+    if (db_run(c, "INSERT INTO group_log (member) VALUES (?)", "s",
+               b->members[0]) < 0)
+        return BOOKING_EDB;
+    if (str_starts(b->members[0], "slow:"))
+        usleep(300 * 1000);
+    return str_starts(b->members[0], "refuse:") ? BOOKING_ECLOSED : BOOKING_OK;
+}
+
+struct grouper {
+    struct db *db;
+    int64_t slot;
+    const char *member;
+    int rc;
+};
+
+static void *group_booker(void *arg)
+{
+    struct grouper *g = arg;
+    struct booking_request req = {.slot_id = g->slot,
+                                  .party = 1,
+                                  .members = {g->member},
+                                  .channel = "web"};
+    struct booking b;
+    struct db_conn *c = db_acquire(g->db);
+    g->rc = c ? booking_create(c, &citizen, &req, &b) : BOOKING_EDB;
+    db_release(c);
+    return NULL;
+}
+
+static void test_group_isolation(void **state)
+{
+    testlib_exec("CREATE TABLE group_log (member TEXT NOT NULL)");
+    static const struct booking_hooks hooks = {group_create, NULL, NULL, NULL};
+    booking_kind_register("grouptest", &hooks);
+    int64_t rid = new_resource("grouptest", 30, 10, 14, 0, 4);
+    static const int iv[][3] = {{540, 570, 0}};
+    assert_int_equal(set_daily(rid, iv, 1), BOOKING_OK);
+    char d[11];
+    day_plus(3, d);
+    int64_t s = slot_at(rid, d, 540);
+    static const char *who[] = {"slow:1",   "g:1", "refuse:1", "g:2",
+                                "refuse:2", "g:3", "g:4"};
+    enum { N = 7 };
+    struct grouper g[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        g[i] = (struct grouper){.slot = s, .member = who[i]};
+        char err[256];
+        if (db_open(g_app.cfg.db, 1, &g[i].db, err, sizeof err) != 0)
+            fail_msg("db_open: %s", err);
+    }
+    assert_int_equal(pthread_create(&th[0], NULL, group_booker, &g[0]), 0);
+    usleep(100 * 1000); /* the slow one leads and holds its commit */
+    for (int i = 1; i < N; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, group_booker, &g[i]), 0);
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        db_close(g[i].db);
+        assert_int_equal(g[i].rc, str_starts(who[i], "refuse:")
+                                      ? BOOKING_ECLOSED
+                                      : BOOKING_OK);
+    }
+    assert_int_equal(booked(s), 5);
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM group_log", ""),
+                     5);
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM group_log WHERE "
+                                       "member LIKE 'refuse:%'",
+                                       ""),
+                     0);
+    assert_int_equal(testlib_query_int("SELECT COUNT(*) FROM booking_members "
+                                       "WHERE member_key LIKE 'refuse:%'",
+                                       ""),
+                     0);
+    check_invariants();
+    char why[128];
+    assert_int_equal(audit_verify(g_app.db, why, sizeof why), 0);
 }
 
 /* ---- audit ------------------------------------------------------------ */
@@ -1100,8 +1180,8 @@ static void test_in_callers_transaction(void **state)
     char d[11];
     day_plus(3, d);
     int64_t s = slot_at(rid, d, 540);
-    struct booking_request req = {.slot_id = s, .party = 1,
-                                  .members = {"tx:1"}, .channel = "api"};
+    struct booking_request req = {
+        .slot_id = s, .party = 1, .members = {"tx:1"}, .channel = "api"};
     struct booking b;
     struct db_conn *c = testlib_conn();
     /* Rolled back by the caller: nothing stays. */
@@ -1161,7 +1241,7 @@ static void test_daily_job(void **state)
 
 /* ---- concurrency (RSV-9) ---------------------------------------------- */
 
-#define THREADS 16
+#define THREADS  16
 #define ATTEMPTS 200
 
 struct race {
@@ -1379,6 +1459,7 @@ int main(void)
         cmocka_unit_test_setup(test_cancel_frees, reset),
         cmocka_unit_test_setup(test_mark, reset),
         cmocka_unit_test_setup(test_hooks, reset),
+        cmocka_unit_test_setup(test_group_isolation, reset),
         cmocka_unit_test_setup(test_audit, reset),
         cmocka_unit_test_setup(test_in_callers_transaction, reset),
         cmocka_unit_test_setup(test_daily_job, reset),

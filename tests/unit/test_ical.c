@@ -178,8 +178,8 @@ static void test_escaping(void **state)
     size_t np, n;
     char **phys = split_lines(s, &np);
     char **l = unfold(phys, np, &n);
-    assert_true(has_line(l, n,
-                         "LOCATION:北部地域振興局\\, 北町5番地\\; 1階\\n窓口"));
+    assert_true(
+        has_line(l, n, "LOCATION:北部地域振興局\\, 北町5番地\\; 1階\\n窓口"));
     free_lines(l, n);
     free_lines(phys, np);
     free(s);

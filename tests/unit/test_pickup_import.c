@@ -90,15 +90,13 @@ static void check_s(int kind, const char *csv, struct pickup_import_report *r)
 static int commit(struct pickup_import_report *r, int all, size_t *n)
 {
     struct db_conn *c = testlib_conn();
-    int rc =
-        pickup_import_commit(c, g_app.keys, &who, r, all, "test.csv", n);
+    int rc = pickup_import_commit(c, g_app.keys, &who, r, all, "test.csv", n);
     db_release(c);
     return rc;
 }
 
 /* The reason refused on line, or NULL when the line was accepted. */
-static const char *reason_of(const struct pickup_import_report *r,
-                             size_t line)
+static const char *reason_of(const struct pickup_import_report *r, size_t line)
 {
     for (size_t i = 0; i < r->nbad; i++)
         if (r->bad[i].line == line)
@@ -106,8 +104,8 @@ static const char *reason_of(const struct pickup_import_report *r,
     return NULL;
 }
 
-static const struct pickup_import_row *ok_row(
-    const struct pickup_import_report *r, size_t line)
+static const struct pickup_import_row *
+ok_row(const struct pickup_import_report *r, size_t line)
 {
     for (size_t i = 0; i < r->nok; i++)
         if (r->ok[i].line == line)
@@ -126,7 +124,8 @@ static void test_kana_normalize(void **state)
 {
     char out[400];
     /* Half-width kana with voiced marks, ASCII space. */
-    assert_int_equal(pickup_kana_normalize("ﾔﾏﾀﾞ ﾀﾛｳ", 100, out, sizeof out), 0);
+    assert_int_equal(pickup_kana_normalize("ﾔﾏﾀﾞ ﾀﾛｳ", 100, out, sizeof out),
+                     0);
     assert_string_equal(out, "ヤマダ　タロウ");
     /* Hiragana, runs of spaces trimmed and collapsed. */
     assert_int_equal(
@@ -135,19 +134,16 @@ static void test_kana_normalize(void **state)
     /* Semi-voiced, long vowel, combining marks (macOS NFD). */
     assert_int_equal(pickup_kana_normalize("ﾊﾟｰﾙ", 100, out, sizeof out), 0);
     assert_string_equal(out, "パール");
-    assert_int_equal(pickup_kana_normalize("カ\xe3\x82\x99ク", 100, out,
-                                           sizeof out),
-                     0);
+    assert_int_equal(
+        pickup_kana_normalize("カ\xe3\x82\x99ク", 100, out, sizeof out), 0);
     assert_string_equal(out, "ガク");
     /* Not kana, empty, too long, a mark with nothing to combine with. */
     assert_int_equal(pickup_kana_normalize("山田", 100, out, sizeof out), -1);
-    assert_int_equal(pickup_kana_normalize("Yamada", 100, out, sizeof out),
-                     -1);
+    assert_int_equal(pickup_kana_normalize("Yamada", 100, out, sizeof out), -1);
     assert_int_equal(pickup_kana_normalize("  ", 100, out, sizeof out), -1);
     assert_int_equal(pickup_kana_normalize("アイウ", 2, out, sizeof out), -1);
     assert_int_equal(pickup_kana_normalize("ﾞア", 100, out, sizeof out), -1);
-    assert_int_equal(pickup_kana_normalize("ア\xff", 100, out, sizeof out),
-                     -1);
+    assert_int_equal(pickup_kana_normalize("ア\xff", 100, out, sizeof out), -1);
 }
 
 static void test_date_parse(void **state)
@@ -192,11 +188,9 @@ static void test_search_keys_per_role(void **state)
     /* As migration 0006 sets them. */
     assert_int_equal(pickup_role_search_keys(c, "operator", &keys), 0);
     assert_int_equal(keys, PICKUP_KEY_NOTICE_NO);
-    assert_int_equal(pickup_search_allowed(c, "operator",
-                                           PICKUP_KEY_NOTICE_NO),
+    assert_int_equal(pickup_search_allowed(c, "operator", PICKUP_KEY_NOTICE_NO),
                      1);
-    assert_int_equal(pickup_search_allowed(c, "operator",
-                                           PICKUP_KEY_NAME_KANA),
+    assert_int_equal(pickup_search_allowed(c, "operator", PICKUP_KEY_NAME_KANA),
                      0);
     assert_int_equal(pickup_search_allowed(c, "operator", PICKUP_KEY_STATUS),
                      0);
@@ -204,19 +198,18 @@ static void test_search_keys_per_role(void **state)
         pickup_search_allowed(c, "operator",
                               PICKUP_KEY_NOTICE_NO | PICKUP_KEY_NAME_KANA),
         0);
-    assert_int_equal(pickup_search_allowed(
-                         c, "staff_citizen",
-                         PICKUP_KEY_NOTICE_NO | PICKUP_KEY_NAME_KANA |
-                             PICKUP_KEY_STATUS),
+    assert_int_equal(pickup_search_allowed(c, "staff_citizen",
+                                           PICKUP_KEY_NOTICE_NO |
+                                               PICKUP_KEY_NAME_KANA |
+                                               PICKUP_KEY_STATUS),
                      1);
     assert_int_equal(pickup_search_allowed(c, "sysadmin", PICKUP_KEY_STATUS),
                      1);
     /* Roles without keys, and unknown roles, search by nothing. */
     assert_int_equal(pickup_search_allowed(c, "clinic", PICKUP_KEY_NOTICE_NO),
                      0);
-    assert_int_equal(pickup_search_allowed(c, "nosuchrole",
-                                           PICKUP_KEY_NOTICE_NO),
-                     0);
+    assert_int_equal(
+        pickup_search_allowed(c, "nosuchrole", PICKUP_KEY_NOTICE_NO), 0);
     assert_int_equal(pickup_role_search_keys(c, "nosuchrole", &keys), 0);
     assert_int_equal(keys, 0);
     /* The keys are data: a change applies at once. */
@@ -224,8 +217,7 @@ static void test_search_keys_per_role(void **state)
                        "UPDATE roles SET search_keys = 'notice_no,name_kana' "
                        "WHERE name = 'operator'",
                        "") == 1);
-    assert_int_equal(pickup_search_allowed(c, "operator",
-                                           PICKUP_KEY_NAME_KANA),
+    assert_int_equal(pickup_search_allowed(c, "operator", PICKUP_KEY_NAME_KANA),
                      1);
     assert_int_equal(pickup_search_allowed(c, "operator", PICKUP_KEY_STATUS),
                      0);
@@ -243,20 +235,20 @@ static void test_notices_report(void **state)
         strcat(longname, "ア");
     char csv[4096];
     snprintf(csv, sizeof csv,
-             "通知書番号,氏名カナ,生年月日,交付場所\r\n"      /* 1 */
+             "通知書番号,氏名カナ,生年月日,交付場所\r\n"           /* 1 */
              "123456789012,マツサカ　タロウ,1980-04-01,本庁舎\r\n" /* 2 */
-             "123-456-789,ﾏﾂｻｶ ﾊﾅｺ,19820915,\r\n"           /* 3 */
-             "123456789012,マツサカ　ジロウ,1990-01-01,\r\n"  /* 4 dup */
-             "12AB,マツサカ,1990-01-01,\r\n"                   /* 5 */
-             "222222222,マツサカ,2001-02-30,\r\n"              /* 6 */
-             "333333333,,1990-01-01,\r\n"                       /* 7 */
-             "444444444,%s,1990-01-01,\r\n"                     /* 8 */
-             "555555555,山田太郎,1990-01-01,\r\n"               /* 9 */
-             "666666666,マツサカ,1990-01-01,出張所\r\n"         /* 10 */
-             "111111111,スデニ　アル,1970-01-01,\r\n"          /* 11 */
-             ",,,\r\n"                                          /* 12 */
-             "777777777,マツサカ,2999-01-01,\r\n"              /* 13 */
-             "888888888,マツサカ\r\n",                          /* 14 */
+             "123-456-789,ﾏﾂｻｶ ﾊﾅｺ,19820915,\r\n"                  /* 3 */
+             "123456789012,マツサカ　ジロウ,1990-01-01,\r\n"       /* 4 dup */
+             "12AB,マツサカ,1990-01-01,\r\n"                       /* 5 */
+             "222222222,マツサカ,2001-02-30,\r\n"                  /* 6 */
+             "333333333,,1990-01-01,\r\n"                          /* 7 */
+             "444444444,%s,1990-01-01,\r\n"                        /* 8 */
+             "555555555,山田太郎,1990-01-01,\r\n"                  /* 9 */
+             "666666666,マツサカ,1990-01-01,出張所\r\n"            /* 10 */
+             "111111111,スデニ　アル,1970-01-01,\r\n"              /* 11 */
+             ",,,\r\n"                                             /* 12 */
+             "777777777,マツサカ,2999-01-01,\r\n"                  /* 13 */
+             "888888888,マツサカ\r\n",                             /* 14 */
              longname);
     struct pickup_import_report r;
     check_s(PICKUP_IMPORT_NOTICES, csv, &r);
@@ -350,8 +342,7 @@ static void test_notices_whole_file_refused(void **state)
     assert_string_equal(r.fatal, "pstaff.imp.err.mynumber");
     pickup_import_report_free(&r);
     /* An unknown column, a header only, an empty file. */
-    check_s(PICKUP_IMPORT_NOTICES, "通知書番号,氏名カナ,生年月日,備考\r\n",
-            &r);
+    check_s(PICKUP_IMPORT_NOTICES, "通知書番号,氏名カナ,生年月日,備考\r\n", &r);
     assert_string_equal(r.fatal, "pstaff.imp.err.header");
     pickup_import_report_free(&r);
     check_s(PICKUP_IMPORT_NOTICES, "通知書番号,氏名カナ,生年月日\r\n", &r);
@@ -462,16 +453,16 @@ static void test_jlis(void **state)
     const char csv[] =
         "通知書番号,カード番号,氏名カナ,作成日,保管箱\r\n"
         "600000001,AB1234567890,カードイチ,2024-11-02,B-014\r\n" /* 2 */
-        ",CARD00000002,ｶｰﾄﾞ ﾆ,20241102,B-001\r\n"              /* 3 */
-        "699999999,,ダレ,2024-11-02,B-001\r\n"                  /* 4 */
-        ",ZZ99999999,ダレ,2024-11-02,B-001\r\n"                 /* 5 */
-        "600000003,,ベツジン,2024-11-02,B-001\r\n"              /* 6 */
-        "600000001,,カード　イチ,2024-11-02,B-002\r\n"          /* 7 */
+        ",CARD00000002,ｶｰﾄﾞ ﾆ,20241102,B-001\r\n"                /* 3 */
+        "699999999,,ダレ,2024-11-02,B-001\r\n"                   /* 4 */
+        ",ZZ99999999,ダレ,2024-11-02,B-001\r\n"                  /* 5 */
+        "600000003,,ベツジン,2024-11-02,B-001\r\n"               /* 6 */
+        "600000001,,カード　イチ,2024-11-02,B-002\r\n"           /* 7 */
         "600000003,CARD00000004,カード　サン,2024-11-02,B-1\r\n" /* 8 */
-        "600000004,XX00000000,カード　ヨン,2024-11-02,B-1\r\n"  /* 9 */
-        "600000003,,カード　サン,2024-02-30,B-1\r\n"            /* 10 */
-        "600000003,12,カード　サン,2024-11-02,B-1\r\n"          /* 11 */
-        "600000003,,カード　サン,2024-11-02,\r\n";              /* 12 */
+        "600000004,XX00000000,カード　ヨン,2024-11-02,B-1\r\n"   /* 9 */
+        "600000003,,カード　サン,2024-02-30,B-1\r\n"             /* 10 */
+        "600000003,12,カード　サン,2024-11-02,B-1\r\n"           /* 11 */
+        "600000003,,カード　サン,2024-11-02,\r\n";               /* 12 */
     struct pickup_import_report r;
     check_s(PICKUP_IMPORT_JLIS, csv, &r);
     assert_null(r.fatal);
