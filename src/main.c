@@ -12,6 +12,7 @@
 #include "core/app.h"
 #include "core/cli.h"
 #include "core/util.h"
+#include "pickup/pickup.h"
 
 static const struct command {
     const char *name;
@@ -37,6 +38,9 @@ static const struct command {
     {"restore", cmd_restore,
      "restore --from FILE           bring a backup "
      "back"},
+    {"pickup", cmd_pickup,
+     "pickup remind [--date YYYY-MM-DD]   send the "
+     "day-before reminders now"},
     {"keys", cmd_keys,
      "keys rotate                   add a new key and "
      "re-encrypt every field"},

@@ -72,6 +72,7 @@ static const struct setting settings[] = {
     S(backup_window, "02:00-05:00"),
     I(jobs, "1"),
     S(access_log, "-"),
+    S(pickup_contact, ""),
     I(test_mode, "0"),
 };
 

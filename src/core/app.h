@@ -41,12 +41,13 @@ struct config {
     char mail_from[256];
     char alert_mail[512]; /* comma-separated; also every admin's mail */
     char backup_dir[1024];
-    int backup_keep;        /* generations */
-    char backup_window[32]; /* "02:00-05:00" Japan time */
-    int jobs;               /* 1: run the scheduler and mail queue */
-    char access_log[1024];  /* "-" for stderr, "" for none */
-    int test_mode;          /* enables test-only clock shift; never in
-                               production (refused with TLS) */
+    int backup_keep;          /* generations */
+    char backup_window[32];   /* "02:00-05:00" Japan time */
+    int jobs;                 /* 1: run the scheduler and mail queue */
+    char access_log[1024];    /* "-" for stderr, "" for none */
+    char pickup_contact[512]; /* who citizens call after the deadline */
+    int test_mode;            /* enables test-only clock shift; never in
+                                 production (refused with TLS) */
 };
 
 struct app {

@@ -187,7 +187,7 @@ void pickup_name_index(const struct keyring *k, const char *kana, char out[65])
 
 const char *pickup_contact_text(const char *lang)
 {
-    const char *env = getenv("CITYOS_PICKUP_CONTACT");
+    const char *env = the_app ? the_app->cfg.pickup_contact : NULL;
     if (env && env[0] && strlen(env) <= 500 && utf8_valid(env, strlen(env)))
         return env;
     return i18n_get(lang ? lang : "ja", "pickup.contact");

@@ -185,7 +185,7 @@ int pickup_mmdd_clean(const char *s, char out[5]);
 void pickup_member_key(const char *notice_no, char *out, size_t n);
 
 /* Whom to call after the online deadline (shown on the pages and in the
-** mail): the environment variable CITYOS_PICKUP_CONTACT when set (UTF-8,
+** mail): the setting pickup_contact (CITYOS_PICKUP_CONTACT) when set (UTF-8,
 ** at most 500 bytes), else the catalog text "pickup.contact" of lang. */
 const char *pickup_contact_text(const char *lang);
 
@@ -214,6 +214,8 @@ int pickup_mail_booking(struct db_conn *c, const char *kind,
 ** now (active, with an address, none sent yet for that booking and date).
 ** Returns the number of bookings reminded, or -1. */
 int pickup_reminders_run(struct app *app, int64_t now);
+/* `cityos pickup remind [--date YYYY-MM-DD]` (pcli.c). */
+int cmd_pickup(struct app *app, int argc, char **argv);
 /* Registers the job "pickup.reminders" (pickup_register does). */
 void pickup_reminder_job_register(void);
 /* The window of the reminder job, Japan time. */
