@@ -58,8 +58,11 @@ build/tests/%: tests/unit/%.c tests/unit/testlib.c $(ASAN_OBJ)
 	@mkdir -p build/tests
 	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $^ $(LDLIBS) -lcmocka
 
+# Every test binary runs even when an earlier one fails; the target fails
+# at the end, naming the failures.
 test-unit: $(addprefix build/tests/,$(TESTS))
-	@set -e; for t in $^; do echo "== $$t"; $$t; done
+	@failed=""; for t in $^; do echo "== $$t"; $$t || failed="$$failed $$t"; done; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
 
 # bench/booking's load driver (optimised objects): the core without the
 # commands (cli.c and demo.c, which call every service) and the booking

@@ -190,10 +190,13 @@ static int start_session(struct req *rq, struct resp *rs,
                          const struct user_rec *u)
 {
     int64_t failed_since = 0;
+    /* Counted by event order, not time: a failure in the same second as
+    ** the last sign-in still counts. */
     db_query_int(rq->db, &failed_since,
                  "SELECT COUNT(*) FROM login_events WHERE user_id = ? AND "
-                 "kind = 'fail' AND ts > ?",
-                 "ii", u->id, u->last_login_at);
+                 "kind = 'fail' AND id > (SELECT COALESCE(MAX(id), 0) FROM "
+                 "login_events WHERE user_id = ? AND kind = 'login')",
+                 "ii", u->id, u->id);
     const char *stage = next_stage(rq, u, 0);
     if (db_begin(rq->db) != DB_OK)
         return -1;

@@ -184,7 +184,8 @@ static int user_command(struct db_conn *c, const char *sub, int argc,
             return 2;
         }
         int64_t id;
-        return report(users_create(c, &a, &in, pw, &id, &why), why);
+        int rc = users_create(c, &a, &in, pw, &id, &why);
+        return report(rc, why);
     }
     struct user_rec u;
     if (users_get_by_login(c, login, &u) != USERS_OK) {
@@ -206,8 +207,8 @@ static int user_command(struct db_conn *c, const char *sub, int argc,
             return 2;
         }
         int must = arg_value(argc, argv, "--keep") == NULL;
-        return report(users_set_password(c, &a, u.id, pw, must, NULL, &why),
-                      why);
+        int rc = users_set_password(c, &a, u.id, pw, must, NULL, &why);
+        return report(rc, why);
     }
     fprintf(stderr, "cityos: unknown user command %s\n", sub);
     return 2;

@@ -99,9 +99,13 @@ int session_load(struct req *rq)
     rq->sess = s;
     if (load_perms(rq, role_id) != 0)
         return -1;
-    /* Touch at most every 30 s: a write per request would serialise all
-    ** requests on SQLite for no gain in precision that matters. */
-    if (now - last_seen >= 30)
+    /* Touch at most every 30 s (or half the idle limit when that is
+    ** shorter): a write per request would serialise all requests on SQLite
+    ** for no gain in precision that matters. */
+    int idle = privileged ? rq->app->cfg.priv_session_idle
+                          : rq->app->cfg.session_idle;
+    int touch = idle / 2 < 30 ? idle / 2 : 30;
+    if (now - last_seen >= touch)
         db_run(rq->db, "UPDATE sessions SET last_seen = ? WHERE id = ?", "is",
                now, id);
     return 0;
