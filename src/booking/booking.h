@@ -30,7 +30,10 @@
 ** connection already inside a transaction (db_begin by the caller, e.g. a
 ** service doing more in the same transaction), it works inside that one
 ** instead: no retry, no commit, and on any error the caller must roll back
-** (and call audit_alert() for BOOKING_EAUDIT).  See docs/architecture.md.
+** (and call audit_alert() for BOOKING_EAUDIT).  On SQLite, bookings made
+** at the same time by several threads share one commit, each in a
+** savepoint of its own (group commit: see src/booking/group.c).  The
+** design and its measurements: docs/booking.md.
 */
 #ifndef CITYOS_BOOKING_H
 #define CITYOS_BOOKING_H
@@ -146,7 +149,9 @@ struct booking_hooks {
     int (*on_mark)(struct db_conn *c, const struct booking *b);
 };
 /* Any hook may be NULL.  A hook returning BOOKING_EBUSY (its database was
-** busy) makes the engine retry the whole transaction. */
+** busy) makes the engine retry the whole transaction.  Hooks use only the
+** connection they are given (on SQLite it may be another thread's, running
+** several bookings in one transaction) and must not start transactions. */
 /* Registered once at start-up, before serving. */
 void booking_kind_register(const char *kind, const struct booking_hooks *h);
 

@@ -22,6 +22,7 @@
 */
 #include "booking_int.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -77,9 +78,9 @@ static int savepoint(struct db_conn *c, const char *sql)
 }
 
 /* One body inside its own savepoint, tried again on BK_RETRY.  Returns
-** its result, or -1000 when the savepoint itself failed (the whole
+** its result, or BATCH_BROKEN when the savepoint itself failed (the whole
 ** transaction is then unusable). */
-#define BATCH_BROKEN (-1000)
+#define BATCH_BROKEN INT_MIN
 static int run_one(struct db_conn *c, struct job *j)
 {
     for (int attempt = 0; attempt < BK_TRIES; attempt++) {
