@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "booking/booking.h"
 #include "audit.h"
 #include "backup.h"
 #include "cli.h"
@@ -97,6 +98,7 @@ int cmd_serve(struct app *app, int argc, char **argv)
     }
     auth_register();
     admin_register();
+    booking_register();
     pickup_register();
     mail_job_register();
     backup_job_register();
@@ -127,7 +129,7 @@ static int report(int rc, int why)
         fprintf(stderr, "cityos: %s\n",
                 password_problem_en((enum password_problem)why));
     else
-        fprintf(stderr, "cityos: %s\n", users_error_key(rc));
+        fprintf(stderr, "cityos: %s\n", i18n_get("en", users_error_key(rc)));
     return 1;
 }
 

@@ -102,8 +102,8 @@ int session_load(struct req *rq)
     /* Touch at most every 30 s (or half the idle limit when that is
     ** shorter): a write per request would serialise all requests on SQLite
     ** for no gain in precision that matters. */
-    int idle = privileged ? rq->app->cfg.priv_session_idle
-                          : rq->app->cfg.session_idle;
+    int idle =
+        privileged ? rq->app->cfg.priv_session_idle : rq->app->cfg.session_idle;
     int touch = idle / 2 < 30 ? idle / 2 : 30;
     if (now - last_seen >= touch)
         db_run(rq->db, "UPDATE sessions SET last_seen = ? WHERE id = ?", "is",

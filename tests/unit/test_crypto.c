@@ -441,7 +441,12 @@ static void reencrypt_on(struct fixture *f, const char *url)
                                 " login TEXT, email TEXT, totp_secret TEXT);"
                                 "CREATE TABLE mail_queue (id BIGINT PRIMARY "
                                 "KEY, to_addr TEXT NOT NULL, subject TEXT NOT "
-                                "NULL, body TEXT NOT NULL)"),
+                                "NULL, body TEXT NOT NULL);"
+                                /* the other registered columns, empty */
+                                "CREATE TABLE notices (id BIGINT PRIMARY "
+                                "KEY, name_kana TEXT, email TEXT);"
+                                "CREATE TABLE pickup_import_batches (id "
+                                "BIGINT PRIMARY KEY, data TEXT)"),
                      DB_OK);
 
     struct keyring *k = load(f->keys, 1);

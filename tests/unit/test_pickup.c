@@ -229,11 +229,12 @@ static void test_text(void **state)
     pickup_member_key(N1, disp, sizeof disp);
     assert_string_equal(disp, "notice:123456789");
     /* The number to call after the deadline: the catalog's, or the
-    ** city's own from the environment. */
+    ** city's own from the setting pickup_contact. */
     assert_non_null(strstr(pickup_contact_text("ja"), "電話"));
-    setenv("CITYOS_PICKUP_CONTACT", "市民課 0598-00-0000", 1);
+    str_copy(the_app->cfg.pickup_contact, "市民課 0598-00-0000",
+             sizeof the_app->cfg.pickup_contact);
     assert_string_equal(pickup_contact_text("ja"), "市民課 0598-00-0000");
-    unsetenv("CITYOS_PICKUP_CONTACT");
+    the_app->cfg.pickup_contact[0] = 0;
     assert_non_null(strstr(pickup_contact_text("en"), "call"));
 }
 
