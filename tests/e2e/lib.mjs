@@ -176,16 +176,23 @@ export async function waitFor(what, fn, ms = 20000) {
 //   opts.args   extra flags for `cityos serve` (e.g. ['--session-idle', '3'])
 //   opts.demo   false: no demo data
 //   opts.tag    names the PostgreSQL database (default: the calling file)
+//   opts.shareWith  another server object: this one is a second process on
+//               the same database, key file and SMTP sink (no init, no
+//               demo; its stop() leaves the database to the first server,
+//               which must be stopped last)
 // Returns an object with url, port, db {url, path|name}, keyFile, dir,
 // smtp {url, dir}, alertMail, cli(args, input), restart(), stop(),
 // output() (the server's standard error so far).
 export async function startServer(opts = {}) {
     const tag = opts.tag || 'e2e';
     const dir = mkdtempSync(join(tmpdir(), `cityos-e2e-${tag}-`));
-    const db = await newDatabase(dir, tag);
-    const keyFile = join(dir, 'keys');
-    const smtp = await smtpSink(dir);
-    const alertMail = `alerts-${tag}-${process.pid}@sink.test`;
+    const shared = opts.shareWith || null;
+    const db = shared ? shared.db : await newDatabase(dir, tag);
+    const keyFile = shared ? shared.keyFile : join(dir, 'keys');
+    const smtp = shared
+        ? { url: shared.smtp.url, dir: shared.smtp.dir, stop: async () => {} }
+        : await smtpSink(dir);
+    const alertMail = shared ? shared.alertMail : `alerts-${tag}-${process.pid}@sink.test`;
     const server = {
         dir, db, keyFile, smtp, alertMail, proc: null, port: 0, url: '',
         log: '', exited: null,
@@ -246,14 +253,14 @@ export async function startServer(opts = {}) {
             await server.halt();
         } finally {
             await smtp.stop();
-            await dropDatabase(db).catch(() => {});
+            if (!shared) await dropDatabase(db).catch(() => {});
             if (!process.env.CITYOS_TEST_KEEP) rmSync(dir, { recursive: true, force: true });
         }
     };
     try {
-        let r = await server.cli(['init']);
+        let r = shared ? { code: 0 } : await server.cli(['init']);
         assert.equal(r.code, 0, `cityos init: ${r.stderr}`);
-        if (opts.demo !== false) {
+        if (!shared && opts.demo !== false) {
             r = await server.cli(['demo']);
             assert.equal(r.code, 0, `cityos demo: ${r.stderr}`);
         }
