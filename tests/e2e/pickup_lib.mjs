@@ -35,13 +35,6 @@ export function weekdayOf(ymd) {
     return new Date(`${ymd}T00:00:00Z`).getUTCDay();
 }
 
-// The first date on or after from that falls on weekday wd.
-export function nextWeekday(from, wd) {
-    let d = from;
-    while (weekdayOf(d) !== wd) d = addDays(d, 1);
-    return d;
-}
-
 // "令和8年11月22日（日）": how the pages and the mail write a date.
 export function jpDate(ymd) {
     const [y, m, d] = ymd.split('-').map(Number);
@@ -53,12 +46,15 @@ export const hhmm = (min) => `${String(Math.floor(min / 60)).padStart(2, '0')}:$
 
 // ---- encodings ----------------------------------------------------------
 
-// UTF-8 text as CP932 (Shift_JIS as Windows writes it), with iconv.
-export function toCp932(text) {
-    const r = spawnSync('iconv', ['-f', 'UTF-8', '-t', 'CP932'], { input: Buffer.from(text, 'utf8') });
+// UTF-8 text in another encoding, with iconv.
+export function encodeAs(text, encoding) {
+    const r = spawnSync('iconv', ['-f', 'UTF-8', '-t', encoding], { input: Buffer.from(text, 'utf8') });
     assert.equal(r.status, 0, `iconv: ${r.stderr}`);
     return r.stdout;
 }
+
+// CP932: Shift_JIS as Windows (and Excel) writes it.
+export const toCp932 = (text) => encodeAs(text, 'CP932');
 
 export function fromCp932(buf) {
     return new TextDecoder('shift_jis', { fatal: true }).decode(buf);
@@ -170,10 +166,25 @@ export function hidden(html, name) {
     return m ? m[1].replace(/&amp;/g, '&').replace(/&quot;/g, '"') : null;
 }
 
-// Text of the element with id (first level only; enough for messages).
+// Text content of the element with id (tags dropped, entities of the
+// kinds our templates write undone), or null.
 export function textOf(html, id) {
-    const m = new RegExp(`id="${id}"[^>]*>([\\s\\S]*?)</(div|p|dd|strong|span|h2|td)>`).exec(html);
-    return m ? m[1].replace(/<[^>]+>/g, '').trim() : null;
+    const m = new RegExp(`<([a-z0-9]+)[^>]*\\sid="${id}"[^>]*>`).exec(html);
+    if (!m) return null;
+    const tag = m[1];
+    const re = new RegExp(`<(/?)${tag}\\b[^>]*>`, 'g');
+    re.lastIndex = m.index + m[0].length;
+    let depth = 1, end = html.length;
+    for (let x; (x = re.exec(html));) {
+        depth += x[1] ? -1 : 1;
+        if (depth === 0) {
+            end = x.index;
+            break;
+        }
+    }
+    return html.slice(m.index + m[0].length, end).replace(/<[^>]+>/g, '')
+        .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'")
+        .replace(/&amp;/g, '&').replace(/\s+/g, ' ').trim();
 }
 
 // Staff sign-in over HTTP (password only: tanaka and operator1 are not
