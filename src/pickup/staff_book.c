@@ -795,8 +795,14 @@ static int post_mark(struct req *rq, struct resp *rs)
     }
     int rc = booking_mark(rq->db, &rq->actor, b.id, st);
     if (rc != BOOKING_OK) {
-        show_booking(rq, rs, &b, &r, result_status(rc), b.date, 0,
-                     ps_result_text(rq->lang, rc));
+        /* The engine refuses a mark before the slot's day as "closed";
+        ** say what actually applies. */
+        char today[11];
+        booking_date_of(now_unix(), today);
+        const char *text = rc == BOOKING_ECLOSED && strcmp(b.date, today) > 0
+                               ? i18n_get(rq->lang, "pstaff.err.mark_early")
+                               : ps_result_text(rq->lang, rc);
+        show_booking(rq, rs, &b, &r, result_status(rc), b.date, 0, text);
         return 0;
     }
     char loc[96];
